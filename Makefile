@@ -1,0 +1,60 @@
+# gatewaylab: the two commands a new user needs are `make scenario` and `make test`.
+# Every target installs what is missing first, and only that.
+SHELL := /bin/bash
+PYTHON ?= python3
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+VENV := .venv
+BIN := $(VENV)/bin
+TOXIPROXY_VERSION := 2.12.0
+TOXIPROXY := tools/toxiproxy-server-$(TOXIPROXY_VERSION)
+GO_SOURCES := $(shell find goservices -name '*.go' -o -name 'go.mod' -o -name 'go.sum')
+NAME ?= unclosed-body
+VARIANTS ?=
+PYTEST_ARGS ?=
+
+.PHONY: setup scenario test test-go test-py bench nginx list clean
+
+setup: $(VENV)/.installed bin/refsvc $(TOXIPROXY) nginx
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11+ is needed: install python3 and python3-venv." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+bin/refsvc bin/dependency &: $(GO_SOURCES)
+	@test -x "$(GO)" || { echo "Go 1.26 is needed to build goservices/: see https://go.dev/doc/install" >&2; exit 1; }
+	mkdir -p bin
+	cd goservices && $(GO) build -o ../bin/ ./cmd/refsvc ./cmd/dependency
+	touch bin/refsvc bin/dependency
+
+$(TOXIPROXY):
+	@test -x "$(GO)" || { echo "Go is needed to build the Toxiproxy server." >&2; exit 1; }
+	mkdir -p tools/.gobin
+	GOBIN=$(CURDIR)/tools/.gobin $(GO) install github.com/Shopify/toxiproxy/v2/cmd/server@v$(TOXIPROXY_VERSION)
+	mv tools/.gobin/server $@
+
+nginx:
+	@scripts/ensure-nginx
+
+scenario: setup
+	$(BIN)/gatewaylab run $(NAME) $(if $(VARIANTS),--variant $(VARIANTS))
+
+list: $(VENV)/.installed
+	$(BIN)/gatewaylab list
+
+test: setup test-go test-py
+
+test-go:
+	cd goservices && $(GO) test -count=1 ./...
+
+# pytest exits 5 when a selection holds no test; that is not a failure here.
+test-py: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
+
+bench: setup
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf bin tools $(VENV)

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"gatewaylab/goservices/internal/loopback"
+	"gatewaylab/goservices/internal/svc"
+	"gatewaylab/goservices/patterns"
+)
+
+type config struct {
+	addr, adminAddr, dependency string
+	pattern, variant, name      string
+	maxConnsPerHost             int
+	clientTimeout               time.Duration
+	constructor                 svc.Constructor
+}
+
+// parseConfig parses and validates flags; any error means exit 2.
+func parseConfig(args []string, out io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("refsvc", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.addr, "addr", "", "service listen address, loopback only (proxied by nginx)")
+	fs.StringVar(&c.adminAddr, "admin-addr", "", "admin listen address, loopback only (/metrics, /debug/pprof/, /healthz)")
+	fs.StringVar(&c.dependency, "dependency", "", "dependency base URL, e.g. http://127.0.0.1:4567")
+	fs.StringVar(&c.pattern, "pattern", "unclosed-body", "bug pattern")
+	fs.StringVar(&c.variant, "variant", "", "variant of the pattern, e.g. buggy or fixed")
+	fs.IntVar(&c.maxConnsPerHost, "max-conns-per-host", 20, "outbound Transport.MaxConnsPerHost (and MaxIdleConnsPerHost)")
+	fs.DurationVar(&c.clientTimeout, "client-timeout", time.Second, "http.Client.Timeout for the client-timeout variant")
+	fs.StringVar(&c.name, "name", "refsvc", "replica name for logs, answers and metric labels")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	var errs []error
+	if err := loopback.CheckAddr(c.addr); err != nil {
+		errs = append(errs, fmt.Errorf("-addr: %w", err))
+	}
+	if err := loopback.CheckAddr(c.adminAddr); err != nil {
+		errs = append(errs, fmt.Errorf("-admin-addr: %w", err))
+	}
+	if c.addr != "" && c.addr == c.adminAddr {
+		errs = append(errs, errors.New("-addr and -admin-addr must differ"))
+	}
+	if err := loopback.CheckURL(c.dependency); err != nil {
+		errs = append(errs, fmt.Errorf("-dependency: %w", err))
+	}
+	if c.maxConnsPerHost < 1 {
+		errs = append(errs, errors.New("-max-conns-per-host must be >= 1"))
+	}
+	if c.clientTimeout <= 0 {
+		errs = append(errs, errors.New("-client-timeout must be > 0"))
+	}
+	if c.name == "" {
+		errs = append(errs, errors.New("-name must not be empty"))
+	}
+	ctor, err := patterns.Lookup(c.pattern, c.variant)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.constructor = ctor
+	return c, errors.Join(errs...)
+}

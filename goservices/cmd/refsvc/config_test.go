@@ -1,0 +1,47 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func args(extra ...string) []string {
+	base := []string{"-addr", "127.0.0.1:8081", "-admin-addr", "127.0.0.1:9081",
+		"-dependency", "http://127.0.0.1:4567", "-variant", "buggy"}
+	return append(base, extra...)
+}
+
+func TestParseConfigOK(t *testing.T) {
+	c, err := parseConfig(args("-name", "a", "-max-conns-per-host", "7", "-client-timeout", "250ms"), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.constructor == nil || c.name != "a" || c.maxConnsPerHost != 7 || c.clientTimeout != 250*time.Millisecond || c.pattern != "unclosed-body" {
+		t.Fatalf("bad config %+v", c)
+	}
+}
+
+func TestParseConfigRejects(t *testing.T) {
+	cases := map[string]struct {
+		args []string
+		want string
+	}{
+		"public addr":       {args("-addr", "0.0.0.0:8081"), "-addr"},
+		"empty host addr":   {args("-addr", ":8081"), "-addr"},
+		"public admin":      {args("-admin-addr", "192.168.1.5:9081"), "-admin-addr"},
+		"remote dependency": {args("-dependency", "http://10.0.0.1:4567"), "-dependency"},
+		"unknown variant":   {args("-variant", "nope"), "known: buggy, client-timeout, fixed, request-context"},
+		"unknown pattern":   {args("-pattern", "nope"), "known: unclosed-body"},
+		"zero conns":        {args("-max-conns-per-host", "0"), "max-conns-per-host"},
+		"same addrs":        {args("-admin-addr", "127.0.0.1:8081"), "must differ"},
+		"missing addr":      {[]string{"-variant", "fixed"}, "-addr"},
+	}
+	for name, tc := range cases {
+		_, err := parseConfig(tc.args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want it to mention %q", name, err, tc.want)
+		}
+	}
+}

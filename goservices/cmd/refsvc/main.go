@@ -1,0 +1,122 @@
+// Command refsvc is a reference service replica: GET /api/item calls the
+// dependency through one shared http.Client using the chosen pattern/variant.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"gatewaylab/goservices/internal/metrics"
+	"gatewaylab/goservices/internal/pool"
+	"gatewaylab/goservices/internal/svc"
+)
+
+func main() {
+	cfg, err := parseConfig(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		os.Stderr.WriteString("refsvc: " + err.Error() + "\n")
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil)).With("replica", cfg.name)
+	if err := run(cfg, log); err != nil {
+		log.Error("fatal", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(cfg config, log *slog.Logger) error {
+	reg := prometheus.DefaultRegisterer // has go_* and process_* collectors
+	stats := pool.New()
+	if err := stats.Register(reg); err != nil {
+		return err
+	}
+	if err := metrics.RegisterBuildInfo(reg, cfg.pattern, cfg.variant, cfg.name); err != nil {
+		return err
+	}
+	env := svc.Env{
+		Client:        pool.NewClient(stats, cfg.maxConnsPerHost),
+		DependencyURL: cfg.dependency,
+		Replica:       cfg.name,
+		ClientTimeout: cfg.clientTimeout,
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/item", cfg.constructor(env)) // other methods get 405
+	mux.HandleFunc("GET /healthz", healthz)
+	service, err := metrics.Instrument(reg, mux)
+	if err != nil {
+		return err
+	}
+
+	// pprof only on the admin mux; the service port never exposes it.
+	admin := http.NewServeMux()
+	admin.Handle("/metrics", promhttp.Handler())
+	admin.HandleFunc("/healthz", healthz)
+	admin.HandleFunc("/debug/pprof/", pprof.Index)
+	admin.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	admin.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	admin.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	admin.HandleFunc("/debug/pprof/trace", pprof.Trace)
+
+	servers := []*http.Server{
+		{Addr: cfg.addr, Handler: service, ReadHeaderTimeout: 5 * time.Second},
+		{Addr: cfg.adminAddr, Handler: admin, ReadHeaderTimeout: 5 * time.Second},
+	}
+	// Listen before serving so a busy port fails fast with a clear error.
+	var lns []net.Listener
+	for _, s := range servers {
+		ln, err := net.Listen("tcp", s.Addr)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return err
+		}
+		lns = append(lns, ln)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	errc := make(chan error, len(servers))
+	for i, s := range servers {
+		go func() { errc <- s.Serve(lns[i]) }()
+	}
+	log.Info("listening", "addr", cfg.addr, "admin", cfg.adminAddr, "pattern", cfg.pattern,
+		"variant", cfg.variant, "dependency", cfg.dependency, "max_conns_per_host", cfg.maxConnsPerHost)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case serveErr = <-errc:
+	}
+	// The buggy variant leaves handlers blocked forever: give Shutdown a
+	// short deadline, then Close and exit anyway.
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		if err := s.Shutdown(sctx); err != nil {
+			log.Warn("shutdown deadline passed, closing", "addr", s.Addr, "err", err)
+			s.Close()
+		}
+	}
+	return serveErr
+}
+
+func healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain")
+	w.Write([]byte("ok\n"))
+}

@@ -1,0 +1,36 @@
+// Package svc holds what every pattern handler needs, so the pattern files
+// themselves show only the code under study.
+package svc
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// Env is what a pattern variant is built from.
+type Env struct {
+	Client        *http.Client  // the one shared outbound client of this process
+	DependencyURL string        // base URL, e.g. http://127.0.0.1:4567
+	Replica       string        // replica name, echoed in answers
+	ClientTimeout time.Duration // used by variants that set http.Client.Timeout
+}
+
+// Constructor builds one variant's handler.
+type Constructor func(Env) http.Handler
+
+// OK answers 200 {"ok":true,"replica":...}.
+func OK(w http.ResponseWriter, replica string) {
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "replica": replica})
+}
+
+// Fail answers 502 {"ok":false,"error":...} for a failed outbound call.
+func Fail(w http.ResponseWriter, err error) {
+	writeJSON(w, http.StatusBadGateway, map[string]any{"ok": false, "error": err.Error()})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,116 @@
+"""Reading a run folder into tables. Pure: files in, DataFrames out."""
+
+from __future__ import annotations
+
+import json
+import re
+from calendar import timegm
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from harness.errors import RunError
+from harness.scenario import Scenario
+
+
+def _jsonl(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            continue  # a line cut short by an interrupted run
+    return rows
+
+
+def scenario(run_dir: Path) -> Scenario:
+    path = run_dir / "scenario.yaml"
+    if not path.exists():
+        raise RunError(f"{run_dir} is not a gatewaylab run folder (no scenario.yaml). Pass a folder under reports/runs/.")
+    return Scenario.model_validate(yaml.safe_load(path.read_text()))
+
+
+def planned(run_dir: Path) -> list[str]:
+    path = run_dir / "run.json"
+    return json.loads(path.read_text())["variants"] if path.exists() else []
+
+
+def variants(run_dir: Path) -> list[str]:
+    """The planned variants that got as far as a folder."""
+    return [v for v in planned(run_dir) if (run_dir / "variants" / v).is_dir()]
+
+
+def meta(folder: Path) -> dict:
+    path = folder / "meta.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def stack(folder: Path) -> dict:
+    path = folder / "stack.json"
+    return json.loads(path.read_text()) if path.exists() else {"replicas": {}, "proxies": {}}
+
+
+def requests(folder: Path) -> pd.DataFrame:
+    """What the client saw: one row per request. end = start + latency."""
+    df = pd.DataFrame(_jsonl(folder / "requests.jsonl"),
+                      columns=["start", "endpoint", "method", "status", "ms", "rid", "error"])
+    df["status"] = df["status"].fillna(0).astype(int)
+    df["ms"] = df["ms"].astype(float)
+    df["end"] = df["start"].astype(float) + df["ms"] / 1000.0
+    return df
+
+
+def samples(folder: Path) -> pd.DataFrame:
+    df = pd.DataFrame(_jsonl(folder / "samples.jsonl"))
+    if df.empty:
+        return pd.DataFrame(columns=["t", "replica"])
+    return df
+
+
+def toxics(folder: Path) -> pd.DataFrame:
+    return pd.DataFrame(_jsonl(folder / "toxics.jsonl"), columns=["t", "offset_s", "action", "toxic", "proxy", "type", "ok", "error"])
+
+
+def access(folder: Path) -> pd.DataFrame:
+    """nginx's view: one row per client request, $upstream_* still as lists."""
+    rows = _jsonl(folder / "nginx" / "access.log")
+    df = pd.DataFrame(rows, columns=["msec", "rid", "method", "uri", "status", "request_time", "upstream_addr",
+                                     "upstream_status", "upstream_response_time", "upstream_connect_time",
+                                     "upstream_header_time"])
+    df["end"] = df["msec"].astype(float)
+    df["status"] = df["status"].astype(int)
+    df["request_time"] = df["request_time"].astype(float)
+    return df
+
+
+_ERR = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(\w+)\] \d+#\d+: (?:\*\d+ )?(.*)$")
+_UPSTREAM = re.compile(r'upstream: "[a-z]+://([^/"]+)')
+_KINDS = (
+    ("temporarily disabled", "disabled"),
+    ("no live upstreams", "no_live_upstreams"),
+    ("timed out", "timeout"),
+    ("Connection refused", "refused"),
+    ("prematurely closed", "premature_close"),
+    ("reset by peer", "reset"),
+    ("invalid header", "invalid_header"),
+)
+
+
+def error_log(folder: Path) -> pd.DataFrame:
+    """nginx error log lines -> t (UTC epoch, 1 s resolution), level, kind, upstream addr."""
+    path = folder / "nginx" / "error.log"
+    rows = []
+    text = path.read_text(errors="replace") if path.exists() else ""
+    for line in text.splitlines():
+        m = _ERR.match(line)
+        if not m:
+            continue
+        stamp, level, msg = m.groups()
+        t = timegm(pd.Timestamp(stamp.replace("/", "-")).timetuple())  # nginx runs with TZ=UTC
+        kind = next((k for needle, k in _KINDS if needle in msg), "other")
+        up = _UPSTREAM.search(msg)
+        rows.append({"t": float(t), "level": level, "kind": kind, "upstream": up.group(1) if up else None, "message": msg})
+    return pd.DataFrame(rows, columns=["t", "level", "kind", "upstream", "message"])

@@ -1,0 +1,242 @@
+"""From a run folder to the figures of each variant, and the verdict.
+
+Pure functions: they read the folder and return tables and dicts; nothing runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from harness.analysis import gateway, records
+from harness.journal import read as read_journal
+from harness.scenario import Expectation, Scenario
+
+
+@dataclass
+class VariantData:
+    name: str
+    folder: Path
+    meta: dict
+    requests: pd.DataFrame
+    samples: pd.DataFrame
+    access: pd.DataFrame
+    attempts: pd.DataFrame
+    errors: pd.DataFrame
+    episodes: pd.DataFrame
+    toxics: pd.DataFrame
+    addr_to_replica: dict[str, str]
+
+    @property
+    def t0(self) -> float:
+        if "t0" in self.meta:
+            return float(self.meta["t0"])
+        return float(self.requests["start"].min()) if len(self.requests) else 0.0
+
+
+def load_variant(run_dir: Path, variant: str, scenario: Scenario) -> VariantData:
+    folder = run_dir / "variants" / variant
+    stack = records.stack(folder)
+    amap = gateway.addr_map(stack)
+    access = records.access(folder)
+    errors = records.error_log(folder)
+    return VariantData(
+        name=variant, folder=folder, meta=records.meta(folder), requests=records.requests(folder),
+        samples=records.samples(folder), access=access, attempts=gateway.attempts(access, amap, scenario.gateway),
+        errors=errors, episodes=gateway.episodes(errors, amap, scenario.gateway.fail_timeout_s),
+        toxics=records.toxics(folder), addr_to_replica=amap,
+    )
+
+
+def _pct(values: pd.Series, q: float) -> float | None:
+    return round(float(np.percentile(values, q)), 1) if len(values) else None
+
+
+def client(req: pd.DataFrame, slow_ms: float) -> dict:
+    n = len(req)
+    duration = (req["end"].max() - req["start"].min()) if n else 0.0
+    errors = int((req["status"] >= 500).sum())
+    slow = int((req["ms"] >= slow_ms).sum())
+    return {
+        "requests": n,
+        "rps": round(n / duration, 2) if duration > 0 else 0.0,
+        "status": {str(k): int(v) for k, v in req["status"].value_counts().sort_index().items()},
+        "errors_5xx": errors,
+        "rate_5xx": round(errors / n, 4) if n else 0.0,
+        "conn_errors": int((req["status"] == 0).sum()),
+        "slow": slow,
+        "slow_share": round(slow / n, 4) if n else 0.0,
+        "p50_ms": _pct(req["ms"], 50), "p90_ms": _pct(req["ms"], 90), "p99_ms": _pct(req["ms"], 99),
+        "max_ms": round(float(req["ms"].max()), 1) if n else None,
+    }
+
+
+def per_second(req: pd.DataFrame, t0: float) -> pd.DataFrame:
+    """Client-visible outcomes per second of the run (by completion time)."""
+    if req.empty:
+        return pd.DataFrame()
+    sec = np.floor(req["end"] - t0).astype(int)
+    counts = pd.crosstab(sec, req["status"]).sort_index()
+    lat = req.groupby(sec)["ms"].quantile([0.5, 0.99]).unstack()
+    counts["p50_ms"] = lat[0.5]
+    counts["p99_ms"] = lat[0.99]
+    return counts
+
+
+def slope(t: pd.Series, y: pd.Series) -> float:
+    """Least-squares slope of y over t, per second."""
+    if len(t) < 2 or float(t.max() - t.min()) == 0:
+        return 0.0
+    return float(np.polyfit(t.astype(float), y.astype(float), 1)[0])
+
+
+def replica(samples: pd.DataFrame, att: pd.DataFrame, eps: pd.DataFrame, name: str,
+            t0: float, t_end: float, steady_after_s: float = 0.0) -> dict:
+    s = samples[(samples["replica"] == name)] if "replica" in samples else samples
+    if "goroutines" in s:
+        s = s[s["goroutines"].notna()]
+    window = s[(s["t"] >= t0) & (s["t"] <= t_end)] if len(s) else s
+    steady = window[window["t"] >= t0 + steady_after_s] if len(window) else window
+    a = att[att["replica"] == name]
+
+    def peak(col: str, scale: float = 1.0) -> float | None:
+        return round(float(s[col].max()) / scale, 1) if col in s and len(s) else None
+
+    mine = eps[eps["replica"] == name]
+    failed = a[a["counted"]]
+    return {
+        "goroutine_slope": round(slope(steady["t"], steady["goroutines"]), 3) if "goroutines" in steady else None,
+        "goroutine_growth": int(window["goroutines"].iloc[-1] - window["goroutines"].iloc[0])
+        if "goroutines" in window and len(window) else None,
+        "goroutines_start": int(window["goroutines"].iloc[0]) if "goroutines" in window and len(window) else None,
+        "goroutines_peak": peak("goroutines"),
+        "inflight_peak": peak("inflight"),
+        "pool_in_use_peak": peak("pool_in_use"),
+        "pool_waiters_peak": peak("pool_waiters"),
+        "open_fds_peak": peak("open_fds"),
+        "rss_peak_mb": peak("rss_bytes", 1024 * 1024),
+        "scrape_errors": int(s["error"].notna().sum()) if "error" in s else 0,
+        "attempts": len(a),
+        "failed_attempts": len(failed),
+        "failed_by_kind": {k: int(v) for k, v in failed["kind"].value_counts().items()},
+        "served": int((a["last"] & (a["kind"] == "ok")).sum()),
+        "p50_ms": round(float(a["response_time"].median()) * 1000, 1) if a["response_time"].notna().any() else None,
+        "p99_ms": round(float(a["response_time"].quantile(0.99)) * 1000, 1) if a["response_time"].notna().any() else None,
+        "ejection_episodes": len(mine),
+        "down_s": round(float((mine["end"] - mine["start"]).sum()), 1),
+    }
+
+
+def bypass(req: pd.DataFrame, att: pd.DataFrame, slow_ms: float) -> dict:
+    """Bad requests (5xx, no answer, or slow) that nginx's health check never noticed.
+
+    noticed: one of its attempts counted toward max_fails; no_live: nginx had no
+    server left to try; bypassed: it reached a replica and nothing was counted.
+    """
+    bad = req[(req["status"] >= 500) | (req["status"] == 0) | (req["ms"] >= slow_ms)]
+    by_rid = att.groupby("rid").agg(counted=("counted", "any"), no_live=("kind", lambda k: (k == "no_live_upstreams").all()))
+    joined = bad.join(by_rid, on="rid")
+    noticed = int(joined["counted"].fillna(False).astype(bool).sum())
+    no_live = int((~joined["counted"].fillna(False).astype(bool) & joined["no_live"].fillna(False).astype(bool)).sum())
+    unseen = int(joined["counted"].isna().sum())  # never reached nginx's access log
+    bypassed = len(bad) - noticed - no_live - unseen
+    return {
+        "bad_requests": len(bad), "noticed": noticed, "no_live": no_live, "bypassed": bypassed, "unseen": unseen,
+        "figure": round(bypassed / len(bad), 4) if len(bad) else 0.0,
+    }
+
+
+def crosscheck(req: pd.DataFrame, access: pd.DataFrame) -> dict:
+    """Every request Locust recorded should be in nginx's access log, and back."""
+    locust_ids = set(req["rid"])
+    nginx_ids = set(access["rid"])
+    missing = req[~req["rid"].isin(nginx_ids)]
+    unexpected = access[~access["rid"].isin(locust_ids)]
+    return {
+        "locust_requests": len(req),
+        "access_log_requests": len(access),
+        "matched": len(locust_ids & nginx_ids),
+        "missing_in_access_log": int((missing["status"] != 0).sum()),
+        "connection_errors_not_logged": int((missing["status"] == 0).sum()),
+        "unexpected_in_access_log": len(unexpected),
+        "unexpected_statuses": {str(k): int(v) for k, v in unexpected["status"].value_counts().items()},
+        "missing_examples": missing["rid"].head(5).tolist(),
+    }
+
+
+def lookup(summary: dict, path: str):
+    node = summary
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return 0 if path.startswith("client.status.") else None
+        node = node[part]
+    return node
+
+
+def check(expect: list[Expectation], summary: dict) -> list[dict]:
+    out = []
+    for e in expect:
+        actual = lookup(summary, e.metric)
+        holds = actual is not None and e.holds(actual)
+        out.append({"metric": e.metric, "op": e.op, "value": e.value, "actual": actual, "holds": holds, "why": e.why})
+    return out
+
+
+def variant_summary(data: VariantData, scenario: Scenario) -> dict:
+    slow_ms = scenario.analysis.slow_ms
+    t0 = data.t0
+    t_end = float(data.meta.get("t_end", data.requests["end"].max() if len(data.requests) else t0))
+    att = data.attempts
+    reqs = data.access
+    retried = int((att.groupby("rid")["n"].max() > 0).sum()) if len(att) else 0
+    summary = {
+        "variant": data.name,
+        "builds": data.meta.get("replicas", {}),
+        "t0": t0, "t_end": t_end,
+        "complete": "t_end" in data.meta and "load_exit" in data.meta,
+        "client": client(data.requests, slow_ms),
+        "replicas": {
+            r: replica(data.samples, att, data.episodes, r, t0, t_end, scenario.analysis.steady_after_s)
+            for r in data.meta.get("replicas", sorted(set(data.addr_to_replica.values())))
+        },
+        "gateway": {
+            "requests": len(reqs),
+            "retried_requests": retried,
+            "no_live_upstreams": int((att["kind"] == "no_live_upstreams").sum()),
+            "ejection_episodes": len(data.episodes),
+            "error_log": {k: int(v) for k, v in data.errors["kind"].value_counts().items()},
+        },
+        "bypass": bypass(data.requests, att, slow_ms),
+        "crosscheck": crosscheck(data.requests, reqs),
+        "toxic_errors": int((data.toxics["ok"] == False).sum()) if len(data.toxics) else 0,  # noqa: E712
+    }
+    expect = scenario.variants[data.name].expect if data.name in scenario.variants else []
+    summary["expectations"] = check(expect, summary)
+    summary["verdict"] = "pass" if all(e["holds"] for e in summary["expectations"]) else "fail"
+    return summary
+
+
+def summarize(run_dir: Path) -> tuple[dict, dict[str, VariantData]]:
+    scenario = records.scenario(run_dir)
+    names = records.variants(run_dir)
+    data = {v: load_variant(run_dir, v, scenario) for v in names}
+    per_variant = {v: variant_summary(d, scenario) for v, d in data.items()}
+    journal = read_journal(run_dir / "journal.jsonl")
+    finished = any(j["step"] == "run finished" for j in journal)
+    stopped = next((j for j in journal if j["step"] == "run stopped"), None)
+    planned = records.planned(run_dir)
+    complete = finished and all(s["complete"] for s in per_variant.values()) and len(names) == len(planned)
+    verdict = "pass" if complete and all(s["verdict"] == "pass" for s in per_variant.values()) else "fail"
+    return {
+        "scenario": scenario.name,
+        "title": scenario.title,
+        "run_dir": str(run_dir),
+        "complete": complete,
+        "stopped": stopped,
+        "variants_planned": planned,
+        "variants": per_variant,
+        "verdict": verdict if complete else "incomplete",
+    }, data

@@ -1,0 +1,102 @@
+"""The `gatewaylab` command. Thin: parse, call, map outcomes to exit codes.
+
+Exit codes: 0 every expectation holds, 1 one does not (or the run is
+incomplete), 2 bad input or a broken environment, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness import scenario as scenarios
+from harness.errors import GatewaylabError
+from harness.tools import ROOT
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gatewaylab", description="Reproduce how Go services fail behind an nginx gateway.")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a scenario and write its report")
+    run.add_argument("name", help="scenario name (see `gatewaylab list`) or path to a scenario YAML file")
+    run.add_argument("--variant", action="append", metavar="NAME",
+                     help="variant to run (repeat or comma-separate; 'all' for every one). Default: the scenario's default_variants")
+    run.add_argument("--reports", type=Path, default=ROOT / "reports", help="where run folders go (default: reports/)")
+    rep = sub.add_parser("report", help="rebuild the report of a run folder, running nothing")
+    rep.add_argument("run_dir", type=Path)
+    sub.add_parser("list", help="list the scenarios")
+    check = sub.add_parser("check", help="validate scenario files without running anything")
+    check.add_argument("names", nargs="*", help="names or paths (default: every scenario)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            return _list()
+        if args.command == "check":
+            for name in args.names or scenarios.available():
+                scenarios.load(name)
+                print(f"{name}: valid")
+            return 0
+        if args.command == "report":
+            return _report(args.run_dir)
+        return _run(args)
+    except GatewaylabError as e:
+        print(f"gatewaylab: {e}", file=sys.stderr)
+        return e.exit_code
+
+
+def _list() -> int:
+    for name in scenarios.available():
+        try:
+            s = scenarios.load(name)
+            print(f"{name:<24} {s.title}  [variants: {', '.join(s.variants)}; default: {', '.join(s.default_variants)}]")
+        except GatewaylabError as e:
+            print(f"{name:<24} INVALID: {e}")
+    return 0
+
+
+def _run(args) -> int:
+    from harness import runner, tools
+
+    scenario = scenarios.load(args.name)
+    wanted = [v.strip() for item in (args.variant or []) for v in item.split(",") if v.strip()]
+    variants = scenarios.pick_variants(scenario, wanted or None)
+    found = tools.find()
+    print(f"gatewaylab: {scenario.name} - {scenario.title}; variants: {', '.join(variants)}", file=sys.stderr)
+    run_dir = None
+    try:
+        run_dir = runner.run(scenario, variants, found, args.reports)
+    except (KeyboardInterrupt, runner.Interrupted):
+        run_dir = _latest(args.reports, scenario.name)
+        print(f"\ngatewaylab: interrupted; every process of the run was stopped. Data so far: {run_dir}", file=sys.stderr)
+        if run_dir:
+            _report(run_dir)
+        return 130
+    except GatewaylabError:
+        run_dir = _latest(args.reports, scenario.name)
+        if run_dir:
+            print(f"gatewaylab: the run failed; what it gathered is in {run_dir}", file=sys.stderr)
+        raise
+    return _report(run_dir)
+
+
+def _latest(reports: Path, name: str) -> Path | None:
+    runs = sorted((reports / "runs").glob(f"*-{name}*"), key=lambda p: p.stat().st_mtime)
+    return runs[-1] if runs else None
+
+
+def _report(run_dir: Path) -> int:
+    from harness.report import build
+
+    summary, html = build.write(run_dir)
+    print(build.markdown(summary))
+    print(f"\nReport: {html}")
+    return 0 if summary["verdict"] == "pass" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""The gateway: nginx config rendered per run, one upstream group, its own prefix.
+
+The access log records every attempt ($upstream_* are comma-separated lists, one
+entry per attempt); the error log is at `warn`, the level at which nginx says
+"upstream server temporarily disabled".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.scenario import Gateway
+
+UPSTREAM = "app"
+HEALTH_PATH = "/__gatewaylab/health"
+
+ACCESS_FIELDS = {
+    "msec": "$msec",
+    "rid": "$http_x_request_id",
+    "method": "$request_method",
+    "uri": "$request_uri",
+    "status": "$status",
+    "request_time": "$request_time",
+    "upstream_addr": "$upstream_addr",
+    "upstream_status": "$upstream_status",
+    "upstream_response_time": "$upstream_response_time",
+    "upstream_connect_time": "$upstream_connect_time",
+    "upstream_header_time": "$upstream_header_time",
+}
+
+
+def _ms(seconds: float) -> str:
+    return f"{max(1, round(seconds * 1000))}ms"
+
+
+def render(gw: Gateway, listen_port: int, servers: list[str], prefix: Path) -> str:
+    """servers: host:port of each upstream member (the gateway-leg proxies)."""
+    fields = ",".join(f'"{k}":"{v}"' for k, v in ACCESS_FIELDS.items())
+    members = "\n".join(
+        f"        server {s} max_fails={gw.max_fails} fail_timeout={gw.fail_timeout_s}s;" for s in servers
+    )
+    temp = "\n".join(f"    {kind}_temp_path {prefix}/tmp/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    return f"""# Rendered by gatewaylab for one run; do not edit.
+worker_processes 1;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+
+events {{
+    worker_connections 4096;
+}}
+
+http {{
+{temp}
+    log_format gatewaylab escape=json '{{{fields}}}';
+    access_log {prefix}/access.log gatewaylab;
+
+    upstream {UPSTREAM} {{
+{members}
+    }}
+
+    server {{
+        listen 127.0.0.1:{listen_port};
+
+        location = {HEALTH_PATH} {{
+            access_log off;
+            return 200 "ok\\n";
+        }}
+
+        location / {{
+            proxy_pass http://{UPSTREAM};
+            proxy_connect_timeout {_ms(gw.connect_timeout_s)};
+            proxy_read_timeout {_ms(gw.read_timeout_s)};
+            proxy_send_timeout {_ms(gw.send_timeout_s)};
+            proxy_next_upstream {' '.join(gw.proxy_next_upstream)};
+        }}
+    }}
+}}
+"""
+
+
+def write(gw: Gateway, listen_port: int, servers: list[str], prefix: Path) -> Path:
+    for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (prefix / "tmp" / kind).mkdir(parents=True, exist_ok=True)
+    conf = prefix / "nginx.conf"
+    conf.write_text(render(gw, listen_port, servers, prefix))
+    return conf

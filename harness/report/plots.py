@@ -1,0 +1,92 @@
+"""The timeline: every variant on one clock and the same axes, as a PNG."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from harness.analysis.summary import VariantData, per_second  # noqa: E402
+
+STATUS_COLORS = {0: "#7f7f7f", 502: "#ff7f0e", 503: "#9467bd", 504: "#d62728", 500: "#8c564b"}
+REPLICA_COLORS = ["#1f77b4", "#2ca02c", "#e377c2", "#17becf", "#bcbd22", "#8c564b"]
+
+
+def _status_color(code: int) -> str:
+    if 200 <= code < 400:
+        return "#98df8a"
+    return STATUS_COLORS.get(code, "#c49c94")
+
+
+def toxic_windows(data: VariantData) -> list[tuple[float, float, str]]:
+    """(start, end, label) of each toxic, seconds since t0."""
+    out = []
+    opened: dict[tuple[str, str], float] = {}
+    for r in data.toxics[data.toxics["ok"] == True].itertuples(index=False):  # noqa: E712
+        key = (r.toxic, r.proxy)
+        if r.action == "add":
+            opened[key] = r.t - data.t0
+        elif key in opened:
+            out.append((opened.pop(key), r.t - data.t0, f"{r.toxic} on {r.proxy}"))
+    end = float(data.meta.get("t_end", data.t0)) - data.t0
+    out += [(s, end, f"{k[0]} on {k[1]}") for k, s in opened.items()]
+    return out
+
+
+def timeline(variants: list[VariantData], phases: list[tuple[str, float, float]]) -> bytes:
+    rows = ["Client outcome per second", "Client latency (ms)", "Goroutines", "Outbound pool: in use (solid), waiting (dashed)"]
+    cols = max(1, len(variants))
+    fig, axes = plt.subplots(len(rows), cols, figsize=(6.2 * cols, 11), sharex=True, sharey="row", squeeze=False)
+    replicas = sorted({r for d in variants for r in d.meta.get("replicas", {})})
+    colors = {r: REPLICA_COLORS[i % len(REPLICA_COLORS)] for i, r in enumerate(replicas)}
+    for c, data in enumerate(variants):
+        ax_status, ax_lat, ax_gor, ax_pool = axes[:, c]
+        axes[0, c].set_title(f"{data.name}  ({', '.join(f'{k}={v}' for k, v in data.meta.get('replicas', {}).items())})", fontsize=10)
+        sec = per_second(data.requests, data.t0)
+        if not sec.empty:
+            codes = [k for k in sec.columns if isinstance(k, (int,)) or str(k).isdigit()]
+            bottom = pd.Series(0.0, index=sec.index)
+            for code in sorted(codes, key=lambda k: (int(k) >= 500 or int(k) == 0, int(k))):
+                ax_status.bar(sec.index, sec[code], bottom=bottom, width=1.0, align="edge",
+                              color=_status_color(int(code)), label=str(code) if int(code) else "no answer")
+                bottom += sec[code]
+            ax_lat.plot(sec.index + 0.5, sec["p50_ms"], color="#333", lw=1, label="p50")
+            ax_lat.plot(sec.index + 0.5, sec["p99_ms"], color="#d62728", lw=1, label="p99")
+            ax_lat.set_yscale("log")
+        s = data.samples
+        for r in replicas:
+            mine = s[s["replica"] == r] if "replica" in s else s.iloc[0:0]
+            t = mine["t"] - data.t0 if len(mine) else []
+            if "goroutines" in mine:
+                ax_gor.plot(t, mine["goroutines"], color=colors[r], label=f"replica {r}")
+            if "pool_in_use" in mine:
+                ax_pool.plot(t, mine["pool_in_use"], color=colors[r], label=f"{r} in use")
+            if "pool_waiters" in mine:
+                ax_pool.plot(t, mine["pool_waiters"], color=colors[r], ls="--", label=f"{r} waiting")
+        for ax in axes[:, c]:
+            for start, end, _ in toxic_windows(data):
+                ax.axvspan(start, end, color="#ffe680", alpha=0.35, lw=0)
+            for name, start, dur in phases:
+                ax.axvline(start, color="#999", ls=":", lw=0.8)
+            for e in data.episodes.itertuples(index=False):
+                ax.axvspan(e.start - data.t0, e.end - data.t0, color=colors.get(e.replica, "#999"), alpha=0.15, lw=0,
+                           hatch="//")
+            ax.grid(alpha=0.3)
+        for name, start, dur in phases:
+            ax_status.text(start + 0.5, 1.0, name, transform=ax_status.get_xaxis_transform(), fontsize=8, va="top", color="#555")
+        ax_pool.set_xlabel("seconds since the load started")
+    for r, title in enumerate(rows):
+        axes[r, 0].set_ylabel(title, fontsize=9)
+        if axes[r, -1].get_legend_handles_labels()[0]:
+            axes[r, -1].legend(fontsize=7, loc="upper right")
+    fig.text(0.01, 0.005, "yellow: toxic active;  hatched: nginx marked the replica down (ejection episode, replica's colour);  "
+             "dotted: phase starts", fontsize=8, color="#555")
+    fig.tight_layout(rect=(0, 0.015, 1, 1))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return buf.getvalue()

@@ -1,0 +1,204 @@
+"""One run: for each variant, start the stack, drive load and faults, record, tear down.
+
+Everything lands in the run folder as it happens; analysis reads only that folder.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+from harness import faults, load
+from harness.errors import StackError
+from harness.journal import Journal
+from harness.sampler import Sampler
+from harness.scenario import Scenario
+from harness.stack import LocalStack
+from harness.tools import Tools
+from harness.topology import build
+
+FIRST_REQUEST_TIMEOUT_S = 30.0
+# Locust's own timer plus its stop timeout, then we stop it ourselves.
+LOAD_GRACE_S = 20.0
+TAIL_S = 2.0  # keep sampling briefly after the load, to see what stays
+
+
+class Interrupted(Exception):
+    """SIGTERM, turned into an exception so the same clean-up runs as for Ctrl-C."""
+
+
+def _on_sigterm(signum, frame):
+    raise Interrupted("stopped by SIGTERM")
+
+
+def new_run_dir(reports: Path, scenario: str) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    base = reports / "runs" / f"{stamp}-{scenario}"
+    path, n = base, 1
+    while True:
+        try:
+            path.mkdir(parents=True)
+            return path
+        except FileExistsError:
+            n += 1
+            path = base.with_name(f"{base.name}-{n}")
+
+
+class RequestTail:
+    """Reads requests.jsonl incrementally, for the live progress line."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.pos = 0
+        self.count = 0
+        self.errors = 0
+        self.slow = 0
+
+    def poll(self, slow_ms: float) -> int:
+        if not self.path.exists():
+            return 0
+        with open(self.path, "rb") as f:
+            f.seek(self.pos)
+            data = f.read()
+        end = data.rfind(b"\n") + 1
+        self.pos += end
+        new = 0
+        for line in data[:end].splitlines():
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue
+            new += 1
+            self.errors += r["status"] == 0 or r["status"] >= 500
+            self.slow += r["ms"] >= slow_ms
+        self.count += new
+        return new
+
+
+class Progress:
+    def __init__(self, stream=sys.stderr):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last = 0.0
+
+    def show(self, text: str, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.tty:
+            self.stream.write("\r\033[K" + text)
+            self.stream.flush()
+        elif force or now - self.last >= 5:
+            self.stream.write(text + "\n")
+            self.last = now
+
+    def done(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+
+
+def run(scenario: Scenario, variants: list[str], tools: Tools, reports: Path) -> Path:
+    run_dir = new_run_dir(reports, scenario.name)
+    (run_dir / "scenario.yaml").write_text(yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False))
+    (run_dir / "run.json").write_text(json.dumps({"scenario": scenario.name, "variants": variants}, indent=2))
+    journal = Journal(run_dir / "journal.jsonl")
+    journal.write("run started", scenario=scenario.name, variants=variants)
+    old = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        for variant in variants:
+            journal.variant = variant
+            run_variant(scenario, variant, tools, run_dir / "variants" / variant, journal)
+        journal.variant = None
+        journal.write("run finished")
+    except BaseException as e:
+        journal.variant = None
+        journal.write("run stopped", "interrupted" if isinstance(e, (KeyboardInterrupt, Interrupted)) else "error",
+                      error=f"{type(e).__name__}: {e}")
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, old)
+        journal.close()
+    return run_dir
+
+
+def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, journal: Journal) -> None:
+    folder.mkdir(parents=True)
+    topology = build(scenario, variant)
+    progress = Progress()
+    with LocalStack(topology, tools, folder, journal) as stack:
+        admins = {name: r["admin"] for name, r in stack.addresses["replicas"].items()}
+        sampler = Sampler(admins, scenario.sampling.interval_s, folder / "samples.jsonl")
+        sampler.start()
+        injector = faults.Injector(stack, faults.schedule(scenario, topology), folder / "toxics.jsonl")
+        tail = RequestTail(folder / "requests.jsonl")
+        meta: dict = {"variant": variant, "replicas": scenario.replica_variants(variant)}
+        locust = None
+        try:
+            with journal.step("start load", users=scenario.load.users, rate=scenario.load.rate,
+                              duration_s=scenario.load.duration_s):
+                locust = load.start(scenario.load, scenario.gateway, len(topology.replicas),
+                                    stack.addresses["gateway"], folder / "locust")
+                t0 = _first_request(tail, locust)
+            meta["t0"] = t0
+            journal.write("load running", t0=t0)
+            deadline = scenario.load.duration_s + LOAD_GRACE_S
+            elapsed = 0.0
+            while locust.alive():
+                elapsed = time.time() - t0
+                injector.tick(elapsed)
+                _show(progress, scenario, variant, elapsed, tail, sampler)
+                if elapsed > deadline:
+                    journal.write("load overran its duration; stopping Locust", "error", elapsed_s=round(elapsed, 1))
+                    break
+                for p in stack.dead():
+                    journal.write("component died", "error", process=p.name, exit=p.returncode, log_tail=p.tail(10))
+                    raise StackError(f"{p.name} died during the run (exit {p.returncode}). Its log ends with:\n{p.tail(10)}")
+                time.sleep(0.2)
+            meta["load_exit"] = locust.stop()
+            meta["t_end"] = time.time()
+            journal.write("load finished", exit=meta["load_exit"], requests=tail.count)
+            injector.clear(time.time() - t0)
+            time.sleep(TAIL_S)
+        finally:
+            progress.done()
+            if locust is not None and locust.alive():
+                locust.stop()
+            if injector.pending or injector.active:
+                injector.clear(time.time() - meta.get("t0", time.time()))
+            sampler.stop()
+            meta.setdefault("t_end", time.time())
+            (folder / "meta.json").write_text(json.dumps(meta, indent=2))
+
+
+def _first_request(tail: RequestTail, locust) -> float:
+    deadline = time.monotonic() + FIRST_REQUEST_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if tail.path.exists() and tail.path.stat().st_size > 0:
+            first = json.loads(tail.path.open().readline())
+            return first["start"]
+        if not locust.alive():
+            raise StackError(f"Locust exited (status {locust.returncode}) before sending a request. Its log ends with:\n{locust.tail()}")
+        time.sleep(0.05)
+    raise StackError(f"Locust sent no request within {FIRST_REQUEST_TIMEOUT_S:g} s. Its log ends with:\n{locust.tail()}")
+
+
+def _phase_at(scenario: Scenario, elapsed: float) -> str:
+    for p in scenario.phases:
+        if p.start_s <= elapsed < p.start_s + p.duration_s:
+            return p.name
+    return "-"
+
+
+def _show(progress: Progress, scenario: Scenario, variant: str, elapsed: float, tail: RequestTail, sampler: Sampler) -> None:
+    before = tail.count
+    tail.poll(scenario.analysis.slow_ms)
+    gor = " ".join(f"{r}={int(s['goroutines'])}" for r, s in sorted(sampler.latest.items()) if "goroutines" in s)
+    rate = (tail.count / elapsed) if elapsed > 1 else tail.count - before
+    progress.show(
+        f"[{variant}] {_phase_at(scenario, elapsed):<8} {elapsed:5.0f}/{scenario.load.duration_s:g}s "
+        f"{rate:6.1f} req/s  requests {tail.count}  5xx/conn-err {tail.errors}  slow {tail.slow}  goroutines {gor}"
+    )

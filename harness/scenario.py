@@ -1,0 +1,323 @@
+"""Scenario files: YAML -> a typed, fully validated model.
+
+Everything a run needs is checked here, before any process starts. Values
+that end up in the nginx config or on a command line are constrained to
+their type and range, so a scenario cannot smuggle in directives or shell.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from harness.errors import ScenarioError
+
+SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
+
+# What goservices/cmd/refsvc can run: pattern -> its variants.
+PATTERNS: dict[str, tuple[str, ...]] = {
+    "unclosed-body": ("buggy", "fixed", "client-timeout", "request-context"),
+}
+
+NAME = r"^[a-z][a-z0-9-]{0,39}$"
+NEXT_UPSTREAM = (
+    "error", "timeout", "invalid_header", "http_500", "http_502", "http_503",
+    "http_504", "http_403", "http_404", "http_429", "non_idempotent", "off",
+)
+TOXIC_ATTRIBUTES = {
+    "latency": {"latency", "jitter"},
+    "bandwidth": {"rate"},
+    "slow_close": {"delay"},
+    "timeout": {"timeout"},
+    "reset_peer": {"timeout"},
+    "slicer": {"average_size", "size_variation", "delay"},
+    "limit_data": {"bytes"},
+    "down": set(),
+}
+# Hard caps: every load is bounded in time and rate.
+MAX_DURATION_S = 1800
+MAX_RATE = 2000
+MAX_USERS = 500
+
+Name = Annotated[str, Field(pattern=NAME)]
+Seconds = Annotated[float, Field(gt=0, le=MAX_DURATION_S)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Replica(Strict):
+    name: Name
+    # None: runs the variant under test. A name pins this replica to a variant.
+    variant: Name | None = None
+
+
+class Service(Strict):
+    max_conns_per_host: int = Field(20, ge=1, le=1000)
+    client_timeout_ms: int = Field(1000, ge=1, le=600_000)
+
+
+class Gateway(Strict):
+    max_fails: int = Field(3, ge=0, le=100)
+    fail_timeout_s: int = Field(10, ge=1, le=3600)
+    proxy_next_upstream: list[Literal[NEXT_UPSTREAM]] = ["error", "timeout"]  # type: ignore[valid-type]
+    connect_timeout_s: float = Field(1, gt=0, le=60)
+    read_timeout_s: float = Field(2, gt=0, le=600)
+    send_timeout_s: float = Field(5, gt=0, le=600)
+
+    @field_validator("proxy_next_upstream")
+    @classmethod
+    def _off_alone(cls, v: list[str]) -> list[str]:
+        if "off" in v and len(v) > 1:
+            raise ValueError("'off' cannot be combined with other values")
+        if len(set(v)) != len(v):
+            raise ValueError("values must not repeat")
+        return v
+
+
+class Phase(Strict):
+    name: Name
+    start_s: float = Field(ge=0, le=MAX_DURATION_S)
+    duration_s: Seconds
+
+
+class Toxic(Strict):
+    name: Name
+    phase: Name
+    leg: Literal["gateway", "dependency"]
+    replicas: Literal["all"] | list[Name] = "all"
+    type: Literal[tuple(TOXIC_ATTRIBUTES)]  # type: ignore[valid-type]
+    stream: Literal["downstream", "upstream"] = "downstream"
+    toxicity: float = Field(1.0, ge=0, le=1)
+    attributes: dict[str, Annotated[int, Field(ge=0, le=10_000_000)]] = {}
+
+    @model_validator(mode="after")
+    def _known_attributes(self) -> "Toxic":
+        allowed = TOXIC_ATTRIBUTES[self.type]
+        unknown = set(self.attributes) - allowed
+        if unknown:
+            raise ValueError(
+                f"attribute(s) {sorted(unknown)} do not exist for toxic type {self.type!r}; "
+                f"allowed: {sorted(allowed) or 'none'}"
+            )
+        return self
+
+
+class Endpoint(Strict):
+    path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/-]{0,200}$")]
+    method: Literal["GET", "POST", "PUT", "DELETE", "PATCH"] = "GET"
+    weight: int = Field(1, ge=1, le=100)
+    body_bytes: int = Field(0, ge=0, le=10_000_000)
+
+
+class Load(Strict):
+    users: int = Field(ge=1, le=MAX_USERS)
+    spawn_rate: float = Field(gt=0, le=MAX_USERS)
+    rate: float = Field(gt=0, le=MAX_RATE, description="requests per second, all users together (a cap)")
+    duration_s: Seconds
+    endpoints: list[Endpoint] = Field(min_length=1)
+
+
+class Sampling(Strict):
+    interval_s: float = Field(1.0, ge=0.2, le=60)
+
+
+class Analysis(Strict):
+    slow_ms: float = Field(1000, gt=0, le=600_000)
+    # Goroutine slopes are fitted from here on (seconds after the load starts),
+    # so pools filling up at the start do not read as a leak.
+    steady_after_s: float = Field(0, ge=0, le=MAX_DURATION_S)
+
+
+OPS = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__, "==": float.__eq__}
+
+REPLICA_METRICS = (
+    "goroutine_slope", "goroutine_growth", "goroutines_start", "goroutines_peak", "inflight_peak", "pool_in_use_peak",
+    "pool_waiters_peak", "open_fds_peak", "rss_peak_mb", "attempts", "failed_attempts",
+    "ejection_episodes", "down_s", "served", "p50_ms", "p99_ms",
+)
+CLIENT_METRICS = (
+    "requests", "rps", "errors_5xx", "rate_5xx", "conn_errors", "slow", "slow_share",
+    "p50_ms", "p90_ms", "p99_ms", "max_ms",
+)
+GATEWAY_METRICS = ("retried_requests", "no_live_upstreams", "ejection_episodes")
+BYPASS_METRICS = ("figure", "bad_requests", "bypassed", "noticed", "no_live")
+CROSSCHECK_METRICS = ("missing_in_access_log", "unexpected_in_access_log")
+
+
+class Expectation(Strict):
+    metric: Annotated[str, Field(pattern=r"^[a-z0-9_.-]{1,80}$")]
+    op: Literal[">", ">=", "<", "<=", "=="]
+    value: float
+    why: str = ""
+
+    def holds(self, actual: float) -> bool:
+        return OPS[self.op](float(actual), float(self.value))
+
+    def describe(self) -> str:
+        return f"{self.metric} {self.op} {self.value:g}"
+
+
+class Variant(Strict):
+    description: str = ""
+    expect: list[Expectation] = []
+
+
+class Scenario(Strict):
+    name: Name
+    title: str
+    description: str
+    pattern: Name
+    replicas: list[Replica] = Field(min_length=1, max_length=16)
+    variants: dict[Name, Variant] = Field(min_length=1)
+    default_variants: list[Name] = Field(min_length=1)
+    service: Service = Service()
+    gateway: Gateway = Gateway()
+    phases: list[Phase] = Field(min_length=1)
+    toxics: list[Toxic] = []
+    load: Load
+    sampling: Sampling = Sampling()
+    analysis: Analysis = Analysis()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Scenario":
+        if self.pattern not in PATTERNS:
+            raise ValueError(f"pattern {self.pattern!r} is unknown; known: {sorted(PATTERNS)}")
+        known = PATTERNS[self.pattern]
+        for v in self.variants:
+            if v not in known:
+                raise ValueError(f"variant {v!r} does not exist for pattern {self.pattern!r}; known: {list(known)}")
+        for v in self.default_variants:
+            if v not in self.variants:
+                raise ValueError(f"default_variants names {v!r}, which is not under variants: {list(self.variants)}")
+        names = [r.name for r in self.replicas]
+        if len(set(names)) != len(names):
+            raise ValueError(f"replica names must be unique: {names}")
+        for r in self.replicas:
+            if r.variant is not None and r.variant not in known:
+                raise ValueError(f"replica {r.name!r} pins variant {r.variant!r}; known: {list(known)}")
+        self._check_phases()
+        phases = {p.name for p in self.phases}
+        for t in self.toxics:
+            if t.phase not in phases:
+                raise ValueError(f"toxic {t.name!r} names phase {t.phase!r}; phases are {sorted(phases)}")
+            if t.replicas != "all":
+                for r in t.replicas:
+                    if r not in names:
+                        raise ValueError(f"toxic {t.name!r} names replica {r!r}; replicas are {names}")
+        if len({t.name for t in self.toxics}) != len(self.toxics):
+            raise ValueError("toxic names must be unique")
+        for vname, v in self.variants.items():
+            for e in v.expect:
+                if not metric_known(e.metric, names):
+                    raise ValueError(
+                        f"variants.{vname}.expect: metric {e.metric!r} is unknown; use client.<{'|'.join(CLIENT_METRICS)}>, "
+                        f"client.status.<code>, replicas.<{'|'.join(names)}>.<{'|'.join(REPLICA_METRICS)}>, "
+                        f"gateway.<{'|'.join(GATEWAY_METRICS)}>, bypass.<{'|'.join(BYPASS_METRICS)}> "
+                        f"or crosscheck.<{'|'.join(CROSSCHECK_METRICS)}>"
+                    )
+        return self
+
+    def _check_phases(self) -> None:
+        end = 0.0
+        for p in sorted(self.phases, key=lambda p: p.start_s):
+            if p.start_s < end:
+                raise ValueError(f"phase {p.name!r} starts at {p.start_s:g}s, before the previous phase ends ({end:g}s)")
+            end = p.start_s + p.duration_s
+        if self.analysis.steady_after_s >= self.load.duration_s:
+            raise ValueError("analysis.steady_after_s must be shorter than load.duration_s")
+        if end > self.load.duration_s:
+            raise ValueError(f"phases end at {end:g}s, after the load stops (load.duration_s={self.load.duration_s:g})")
+        if len({p.name for p in self.phases}) != len(self.phases):
+            raise ValueError("phase names must be unique")
+
+    def replica_variants(self, variant: str) -> dict[str, str]:
+        """Which build each replica runs when `variant` is under test."""
+        return {r.name: r.variant or variant for r in self.replicas}
+
+    def phase(self, name: str) -> Phase:
+        return next(p for p in self.phases if p.name == name)
+
+
+def metric_known(path: str, replicas: list[str]) -> bool:
+    parts = path.split(".")
+    match parts:
+        case ["client", "status", code]:
+            return bool(re.fullmatch(r"[0-9]{1,3}", code))
+        case ["client", m]:
+            return m in CLIENT_METRICS
+        case ["replicas", r, m]:
+            return r in replicas and m in REPLICA_METRICS
+        case ["gateway", m]:
+            return m in GATEWAY_METRICS
+        case ["bypass", m]:
+            return m in BYPASS_METRICS
+        case ["crosscheck", m]:
+            return m in CROSSCHECK_METRICS
+    return False
+
+
+def available() -> list[str]:
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+
+
+def find(name: str) -> Path:
+    """A scenario name (or a path to a YAML file) -> its file."""
+    if name.endswith((".yaml", ".yml")) or "/" in name:
+        path = Path(name)
+        if not path.is_file():
+            raise ScenarioError(f"Scenario file {name} does not exist.")
+        return path
+    if not re.fullmatch(NAME, name) or not (SCENARIO_DIR / f"{name}.yaml").is_file():
+        raise ScenarioError(
+            f"There is no scenario called {name!r}. Known scenarios: {', '.join(available()) or 'none'}. "
+            f"Run `gatewaylab list` to see them with their titles."
+        )
+    return SCENARIO_DIR / f"{name}.yaml"
+
+
+def parse(text: str, source: str) -> Scenario:
+    """Validate YAML text; every problem becomes one ScenarioError naming the file and field."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ScenarioError(f"{source}: this is not valid YAML ({e}). Fix the syntax and try again.") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}: a scenario must be a YAML mapping of fields (name, pattern, replicas, ...).")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as e:
+        lines = []
+        for err in e.errors(include_url=False):
+            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"  {where}: {msg}")
+        raise ScenarioError(f"{source} is not a valid scenario:\n" + "\n".join(lines)) from None
+
+
+def load(name: str) -> Scenario:
+    path = find(name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError(f"Cannot read scenario file {path}: {e}.") from None
+    return parse(text, str(path))
+
+
+def pick_variants(scenario: Scenario, wanted: list[str] | None) -> list[str]:
+    """None -> the defaults; ['all'] -> every variant; otherwise each name checked."""
+    if not wanted:
+        return list(scenario.default_variants)
+    if wanted == ["all"]:
+        return list(scenario.variants)
+    for v in wanted:
+        if v not in scenario.variants:
+            raise ScenarioError(
+                f"Scenario {scenario.name!r} has no variant {v!r}. Its variants: {', '.join(scenario.variants)} (or 'all')."
+            )
+    return list(dict.fromkeys(wanted))

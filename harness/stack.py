@@ -1,0 +1,168 @@
+"""The local-process backend: a Topology -> processes on 127.0.0.1.
+
+Order: Toxiproxy, dependency, replica->dependency proxies, replicas,
+nginx->replica proxies, nginx. Each component is checked ready before the next
+starts; anything that fails stops everything started so far.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Callable
+
+from toxiproxy import Toxiproxy
+
+from harness import nginx
+from harness.errors import StackError
+from harness.journal import Journal
+from harness.procs import Proc, free_port, wait_until
+from harness.tools import Tools
+from harness.topology import Topology
+
+READY_TIMEOUT_S = 15.0
+PORT_TRIES = 3
+
+
+def http_get(url: str, timeout_s: float = 1.0) -> tuple[int, bytes] | None:
+    """Status and body, or None when nothing answered in time."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+    except (OSError, ValueError):
+        return None
+
+
+def _answers(url: str) -> Callable[[], bool]:
+    def check() -> bool:
+        got = http_get(url, 0.5)
+        return got is not None and got[0] == 200
+    return check
+
+
+class LocalStack:
+    """Use as a context manager: the exit stops exactly what was started."""
+
+    def __init__(self, topology: Topology, tools: Tools, folder: Path, journal: Journal):
+        self.topology = topology
+        self.tools = tools
+        self.folder = folder
+        self.journal = journal
+        self.procs: dict[str, Proc] = {}
+        self.addresses: dict = {"replicas": {}, "proxies": {}}
+        self.toxiproxy: Toxiproxy | None = None
+
+    # -- lifecycle -----------------------------------------------------------
+    def __enter__(self) -> "LocalStack":
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        # A second Ctrl-C must not cut the tear-down short.
+        old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.stop()
+        finally:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+
+    def start(self) -> None:
+        logs = self.folder / "logs"
+        with self.journal.step("start toxiproxy"):
+            port = self._spawn("toxiproxy", lambda p: [str(self.tools.toxiproxy), "-host", "127.0.0.1", "-port", str(p)],
+                               lambda p: _answers(f"http://127.0.0.1:{p}/version"), logs)
+            self.addresses["toxiproxy"] = f"127.0.0.1:{port}"
+            self.toxiproxy = Toxiproxy()
+            self.toxiproxy.update_api_consumer("127.0.0.1", port)
+        with self.journal.step("start dependency"):
+            port = self._spawn("dependency", lambda p: [str(self.tools.dependency), "-addr", f"127.0.0.1:{p}"],
+                               lambda p: _answers(f"http://127.0.0.1:{p}/healthz"), logs)
+            self.addresses["dependency"] = f"127.0.0.1:{port}"
+        for r in self.topology.replicas:
+            dep = self._proxy(self.topology.proxy("dependency", r.name).name, self.addresses["dependency"], r.name, "dependency")
+            with self.journal.step("start replica", replica=r.name, variant=r.variant):
+                admin = free_port()
+                port = self._spawn(
+                    f"replica-{r.name}",
+                    lambda p, r=r, admin=admin: [
+                        str(self.tools.refsvc), "-addr", f"127.0.0.1:{p}", "-admin-addr", f"127.0.0.1:{admin}",
+                        "-dependency", f"http://{dep}", "-pattern", r.pattern, "-variant", r.variant,
+                        "-max-conns-per-host", str(r.max_conns_per_host),
+                        "-client-timeout", f"{r.client_timeout_ms}ms", "-name", r.name,
+                    ],
+                    lambda p, admin=admin: lambda: _answers(f"http://127.0.0.1:{p}/healthz")()
+                    and _answers(f"http://127.0.0.1:{admin}/healthz")(),
+                    logs,
+                )
+                self.addresses["replicas"][r.name] = {
+                    "variant": r.variant, "http": f"127.0.0.1:{port}", "admin": f"127.0.0.1:{admin}",
+                    "pid": self.procs[f"replica-{r.name}"].pid,
+                }
+        members = [
+            self._proxy(self.topology.proxy("gateway", r.name).name, self.addresses["replicas"][r.name]["http"], r.name, "gateway")
+            for r in self.topology.replicas
+        ]
+        with self.journal.step("start nginx"):
+            prefix = self.folder / "nginx"
+            prefix.mkdir(parents=True, exist_ok=True)
+
+            def argv(p: int) -> list[str]:
+                conf = nginx.write(self.topology.gateway, p, members, prefix)
+                return [str(self.tools.nginx), "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
+
+            port = self._spawn("nginx", argv, lambda p: _answers(f"http://127.0.0.1:{p}{nginx.HEALTH_PATH}"), logs,
+                               env={"TZ": "UTC"})  # error-log times in UTC, like every other record
+            self.addresses["gateway"] = f"127.0.0.1:{port}"
+        self.addresses["pids"] = {name: p.pid for name, p in self.procs.items()}
+        (self.folder / "stack.json").write_text(json.dumps(self.addresses, indent=2))
+
+    def stop(self) -> None:
+        # Reverse order: the gateway first, so no new traffic reaches what stops next.
+        for name in reversed(list(self.procs)):
+            proc = self.procs.pop(name)
+            was_alive = proc.alive()
+            code = proc.stop()
+            self.journal.write("stop", process=name, pid=proc.pid, exit=code, was_alive=was_alive)
+
+    # -- helpers -------------------------------------------------------------
+    def _spawn(self, name: str, argv: Callable[[int], list[str]], ready: Callable[[int], Callable[[], bool]],
+               logs: Path, env: dict[str, str] | None = None) -> int:
+        """Start on a free port; if the port was taken in between, choose again."""
+        for attempt in range(1, PORT_TRIES + 1):
+            port = free_port()
+            proc = Proc(name, argv(port), logs / f"{name}.log", env=env)
+            self.procs[name] = proc
+            if wait_until(ready(port), READY_TIMEOUT_S, proc):
+                return port
+            tail = proc.tail()
+            proc.stop()
+            del self.procs[name]
+            if "address already in use" in tail.lower() and attempt < PORT_TRIES:
+                self.journal.write("port taken, choosing again", "retry", process=name, port=port)
+                continue
+            status = f"exited with status {proc.returncode}" if proc.returncode is not None else f"did not answer within {READY_TIMEOUT_S:g} s"
+            raise StackError(f"{name} {status}. Its log ({proc.log}) ends with:\n{tail}")
+        raise AssertionError("unreachable")
+
+    def _proxy(self, name: str, upstream: str, replica: str, leg: str) -> str:
+        with self.journal.step("create proxy", proxy=name, upstream=upstream):
+            assert self.toxiproxy is not None
+            created = self.toxiproxy.create(upstream=upstream, name=name, listen="127.0.0.1:0")
+            self.addresses["proxies"][name] = {"listen": created.listen, "upstream": upstream, "replica": replica, "leg": leg}
+            return created.listen
+
+    def proxy(self, name: str):
+        assert self.toxiproxy is not None
+        return self.toxiproxy.get_proxy(name)
+
+    def dead(self) -> list[Proc]:
+        return [p for p in self.procs.values() if not p.alive()]

@@ -1,0 +1,60 @@
+"""What runs, and what talks to what: no ports, no processes.
+
+A backend (local processes today, containers later) turns this into running
+components and gives each endpoint an address. Proxy names double as the
+Toxiproxy proxy names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from harness.scenario import Gateway, Scenario
+
+
+@dataclass(frozen=True)
+class Replica:
+    name: str
+    pattern: str
+    variant: str
+    max_conns_per_host: int
+    client_timeout_ms: int
+
+
+@dataclass(frozen=True)
+class Proxy:
+    name: str       # e.g. "gw-a": nginx -> replica a; "dep-a": replica a -> dependency
+    leg: str        # "gateway" | "dependency"
+    replica: str
+
+
+@dataclass(frozen=True)
+class Topology:
+    scenario: str
+    variant: str
+    replicas: tuple[Replica, ...]
+    gateway: Gateway
+    proxies: tuple[Proxy, ...] = field(default=())
+
+    def proxy(self, leg: str, replica: str) -> Proxy:
+        return next(p for p in self.proxies if p.leg == leg and p.replica == replica)
+
+
+def build(scenario: Scenario, variant: str) -> Topology:
+    builds = scenario.replica_variants(variant)
+    replicas = tuple(
+        Replica(
+            name=name,
+            pattern=scenario.pattern,
+            variant=builds[name],
+            max_conns_per_host=scenario.service.max_conns_per_host,
+            client_timeout_ms=scenario.service.client_timeout_ms,
+        )
+        for name in builds
+    )
+    proxies = tuple(
+        Proxy(name=f"{prefix}-{r.name}", leg=leg, replica=r.name)
+        for r in replicas
+        for leg, prefix in (("gateway", "gw"), ("dependency", "dep"))
+    )
+    return Topology(scenario.name, variant, replicas, scenario.gateway, proxies)
