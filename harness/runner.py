@@ -144,7 +144,8 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
                                     stack.addresses["gateway"], folder / "locust")
                 t0 = _first_request(tail, locust)
             meta["t0"] = t0
-            journal.write("load running", t0=t0)
+            meta["locust_pid"] = locust.pid
+            journal.write("load running", t0=t0, pids={**stack.addresses["pids"], "locust": locust.pid})
             deadline = scenario.load.duration_s + LOAD_GRACE_S
             elapsed = 0.0
             while locust.alive():
