@@ -89,7 +89,7 @@ class LocalStack:
             self.addresses["dependency"] = f"127.0.0.1:{port}"
         for r in self.topology.replicas:
             dep = self._proxy(self.topology.proxy("dependency", r.name).name, self.addresses["dependency"], r.name, "dependency")
-            with self.journal.step("start replica", replica=r.name, variant=r.variant):
+            with self.journal.step("start replica", replica=r.name, build=r.variant):
                 admin = free_port()
                 port = self._spawn(
                     f"replica-{r.name}",

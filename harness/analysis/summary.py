@@ -74,12 +74,22 @@ def client(req: pd.DataFrame, slow_ms: float) -> dict:
     }
 
 
-def per_second(req: pd.DataFrame, t0: float) -> pd.DataFrame:
+def outcome(status: int, ms: float, slow_ms: float | None) -> str:
+    """A client request's outcome label: its status, 'no answer', or '<status> slow'."""
+    if status == 0:
+        return "no answer"
+    if slow_ms is not None and status < 400 and ms >= slow_ms:
+        return f"{status} slow"
+    return str(status)
+
+
+def per_second(req: pd.DataFrame, t0: float, slow_ms: float | None = None) -> pd.DataFrame:
     """Client-visible outcomes per second of the run (by completion time)."""
     if req.empty:
         return pd.DataFrame()
     sec = np.floor(req["end"] - t0).astype(int)
-    counts = pd.crosstab(sec, req["status"]).sort_index()
+    labels = [outcome(s, m, slow_ms) for s, m in zip(req["status"], req["ms"])]
+    counts = pd.crosstab(sec, pd.Series(labels, index=req.index, name="outcome")).sort_index()
     lat = req.groupby(sec)["ms"].quantile([0.5, 0.99]).unstack()
     counts["p50_ms"] = lat[0.5]
     counts["p99_ms"] = lat[0.99]
@@ -100,6 +110,11 @@ def replica(samples: pd.DataFrame, att: pd.DataFrame, eps: pd.DataFrame, name: s
         s = s[s["goroutines"].notna()]
     window = s[(s["t"] >= t0) & (s["t"] <= t_end)] if len(s) else s
     steady = window[window["t"] >= t0 + steady_after_s] if len(window) else window
+    # The baseline: the last sample before the load (the sampler starts first).
+    before = s[s["t"] < t0] if len(s) else s
+    base = None
+    if "goroutines" in s and len(s):
+        base = int((before if len(before) else s)["goroutines"].iloc[-1 if len(before) else 0])
     a = att[att["replica"] == name]
 
     def peak(col: str, scale: float = 1.0) -> float | None:
@@ -109,9 +124,8 @@ def replica(samples: pd.DataFrame, att: pd.DataFrame, eps: pd.DataFrame, name: s
     failed = a[a["counted"]]
     return {
         "goroutine_slope": round(slope(steady["t"], steady["goroutines"]), 3) if "goroutines" in steady else None,
-        "goroutine_growth": int(window["goroutines"].iloc[-1] - window["goroutines"].iloc[0])
-        if "goroutines" in window and len(window) else None,
-        "goroutines_start": int(window["goroutines"].iloc[0]) if "goroutines" in window and len(window) else None,
+        "goroutine_growth": int(window["goroutines"].iloc[-1] - base) if base is not None and len(window) else None,
+        "goroutines_start": base,
         "goroutines_peak": peak("goroutines"),
         "inflight_peak": peak("inflight"),
         "pool_in_use_peak": peak("pool_in_use"),

@@ -24,7 +24,7 @@ def write(run_dir: Path) -> tuple[dict, Path]:
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
     scenario = records.scenario(run_dir)
     phases = [(p.name, p.start_s, p.duration_s) for p in scenario.phases]
-    png = timeline(list(data.values()), phases) if data else b""
+    png = timeline(list(data.values()), phases, scenario.analysis.slow_ms) if data else b""
     out = run_dir / "report.html"
     out.write_text(render_html(summary, scenario.description, png))
     (run_dir / "summary.md").write_text(markdown(summary))

@@ -12,14 +12,22 @@ import pandas as pd  # noqa: E402
 
 from harness.analysis.summary import VariantData, per_second  # noqa: E402
 
-STATUS_COLORS = {0: "#7f7f7f", 502: "#ff7f0e", 503: "#9467bd", 504: "#d62728", 500: "#8c564b"}
+STATUS_COLORS = {"no answer": "#7f7f7f", "502": "#ff7f0e", "503": "#9467bd", "504": "#d62728", "500": "#8c564b"}
 REPLICA_COLORS = ["#1f77b4", "#2ca02c", "#e377c2", "#17becf", "#bcbd22", "#8c564b"]
 
 
-def _status_color(code: int) -> str:
-    if 200 <= code < 400:
+def _color(label: str) -> str:
+    if label.endswith("slow"):
+        return "#b5a000"
+    if label[0] in "23":
         return "#98df8a"
-    return STATUS_COLORS.get(code, "#c49c94")
+    return STATUS_COLORS.get(label, "#c49c94")
+
+
+def _order(label: str) -> tuple:
+    """Good answers at the bottom, then slow ones, then errors."""
+    bad = label == "no answer" or label[0] in "45"
+    return (bad, label.endswith("slow"), label)
 
 
 def toxic_windows(data: VariantData) -> list[tuple[float, float, str]]:
@@ -37,23 +45,25 @@ def toxic_windows(data: VariantData) -> list[tuple[float, float, str]]:
     return out
 
 
-def timeline(variants: list[VariantData], phases: list[tuple[str, float, float]]) -> bytes:
+def timeline(variants: list[VariantData], phases: list[tuple[str, float, float]], slow_ms: float) -> bytes:
     rows = ["Client outcome per second", "Client latency (ms)", "Goroutines", "Outbound pool: in use (solid), waiting (dashed)"]
     cols = max(1, len(variants))
     fig, axes = plt.subplots(len(rows), cols, figsize=(6.2 * cols, 11), sharex=True, sharey="row", squeeze=False)
     replicas = sorted({r for d in variants for r in d.meta.get("replicas", {})})
     colors = {r: REPLICA_COLORS[i % len(REPLICA_COLORS)] for i, r in enumerate(replicas)}
+    seen: set[str] = set()
     for c, data in enumerate(variants):
         ax_status, ax_lat, ax_gor, ax_pool = axes[:, c]
         axes[0, c].set_title(f"{data.name}  ({', '.join(f'{k}={v}' for k, v in data.meta.get('replicas', {}).items())})", fontsize=10)
-        sec = per_second(data.requests, data.t0)
+        sec = per_second(data.requests, data.t0, slow_ms)
         if not sec.empty:
-            codes = [k for k in sec.columns if isinstance(k, (int,)) or str(k).isdigit()]
+            labels = [k for k in sec.columns if k not in ("p50_ms", "p99_ms")]
             bottom = pd.Series(0.0, index=sec.index)
-            for code in sorted(codes, key=lambda k: (int(k) >= 500 or int(k) == 0, int(k))):
-                ax_status.bar(sec.index, sec[code], bottom=bottom, width=1.0, align="edge",
-                              color=_status_color(int(code)), label=str(code) if int(code) else "no answer")
-                bottom += sec[code]
+            for label in sorted(labels, key=_order):
+                ax_status.bar(sec.index, sec[label], bottom=bottom, width=1.0, align="edge", color=_color(label),
+                              label=label if label not in seen else None)
+                seen.add(label)
+                bottom += sec[label]
             ax_lat.plot(sec.index + 0.5, sec["p50_ms"], color="#333", lw=1, label="p50")
             ax_lat.plot(sec.index + 0.5, sec["p99_ms"], color="#d62728", lw=1, label="p99")
             ax_lat.set_yscale("log")
@@ -81,9 +91,10 @@ def timeline(variants: list[VariantData], phases: list[tuple[str, float, float]]
         ax_pool.set_xlabel("seconds since the load started")
     for r, title in enumerate(rows):
         axes[r, 0].set_ylabel(title, fontsize=9)
-        if axes[r, -1].get_legend_handles_labels()[0]:
-            axes[r, -1].legend(fontsize=7, loc="upper right")
-    fig.text(0.01, 0.005, "yellow: toxic active;  hatched: nginx marked the replica down (ejection episode, replica's colour);  "
+        handles = {lab: h for ax in axes[r, :] for h, lab in zip(*ax.get_legend_handles_labels())}
+        if handles:
+            axes[r, -1].legend(handles.values(), handles.keys(), fontsize=7, loc="upper right")
+    fig.text(0.01, 0.005, f"slow: a good status after >= {slow_ms:g} ms;  yellow: toxic active;  hatched: nginx marked the replica down (ejection episode, replica's colour);  "
              "dotted: phase starts", fontsize=8, color="#555")
     fig.tight_layout(rect=(0, 0.015, 1, 1))
     buf = io.BytesIO()

@@ -1,0 +1,109 @@
+"""`make bench`: the speed targets, measured.
+
+1. The warm end-to-end time of `gatewaylab run unclosed-body` (target: under 3 minutes
+   with the default variants, set-up already done).
+2. Rebuilding the report of a long run (20 minutes at 70 req/s, two replicas) from its
+   folder: wall time and peak memory of the analysis.
+
+Prints one line per figure; exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from harness.scenario import load  # noqa: E402
+
+WARM_TARGET_S = 180
+REPORT_TARGET_S = 60
+
+
+def synthetic_run(folder: Path, minutes: int = 20, rate: int = 70) -> None:
+    """A run folder shaped like a real buggy run: timeouts on a, retries on b, ejection lines."""
+    scenario = load("unclosed-body")
+    (folder / "scenario.yaml").write_text(yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False))
+    (folder / "run.json").write_text(json.dumps({"scenario": scenario.name, "variants": ["buggy"]}))
+    (folder / "journal.jsonl").write_text(json.dumps({"t": 0, "variant": None, "step": "run finished", "outcome": "ok"}) + "\n")
+    v = folder / "variants" / "buggy"
+    (v / "nginx").mkdir(parents=True)
+    t0 = 1_800_000_000.0
+    n = minutes * 60 * rate
+    stack = {"proxies": {"gw-a": {"listen": "127.0.0.1:1001", "replica": "a", "leg": "gateway"},
+                         "gw-b": {"listen": "127.0.0.1:1002", "replica": "b", "leg": "gateway"}}}
+    (v / "stack.json").write_text(json.dumps(stack))
+    (v / "meta.json").write_text(json.dumps({"t0": t0, "t_end": t0 + minutes * 60, "load_exit": 0,
+                                             "replicas": {"a": "buggy", "b": "fixed"}}))
+    rnd = random.Random(1)
+    with open(v / "requests.jsonl", "w") as req, open(v / "nginx" / "access.log", "w") as acc:
+        for i in range(n):
+            start = t0 + i / rate
+            timeout = rnd.random() < 0.01
+            ms = 2050.0 if timeout else rnd.uniform(40, 70)
+            rid = f"{i:012x}"
+            req.write(json.dumps({"start": start, "endpoint": "GET /api/item", "method": "GET", "status": 200, "ms": ms,
+                                  "rid": rid, "error": None}) + "\n")
+            up = ("127.0.0.1:1001, 127.0.0.1:1002", "504, 200", "2.000, 0.050", "-, 0.049") if timeout else \
+                 ("127.0.0.1:1002", "200", f"{ms / 1000:.3f}", f"{ms / 1000:.3f}")
+            acc.write(json.dumps({"msec": f"{start + ms / 1000:.3f}", "rid": rid, "method": "GET", "uri": "/api/item",
+                                  "status": "200", "request_time": f"{ms / 1000:.3f}", "upstream_addr": up[0],
+                                  "upstream_status": up[1], "upstream_response_time": up[2],
+                                  "upstream_connect_time": "0.000", "upstream_header_time": up[3]}) + "\n")
+    with open(v / "samples.jsonl", "w") as f:
+        for s in range(minutes * 60):
+            for r in ("a", "b"):
+                f.write(json.dumps({"t": t0 + s, "replica": r, "goroutines": 10 + (s // 12 if r == "a" else 0),
+                                    "pool_in_use": 20 if r == "a" else 1, "pool_waiters": 5 if r == "a" else 0,
+                                    "open_fds": 30, "rss_bytes": 17e6, "inflight": 5}) + "\n")
+    with open(v / "nginx" / "error.log", "w") as f:
+        for s in range(0, minutes * 60, 12):
+            stamp = time.strftime("%Y/%m/%d %H:%M:%S", time.gmtime(t0 + s))
+            f.write(f'{stamp} [warn] 7#7: *1 upstream server temporarily disabled while reading response header from '
+                    f'upstream, client: 127.0.0.1, server: , request: "GET /api/item HTTP/1.1", upstream: '
+                    f'"http://127.0.0.1:1001/api/item", host: "x"\n')
+    (v / "toxics.jsonl").write_text("")
+
+
+def bench_report() -> bool:
+    from harness.report.build import write
+
+    with tempfile.TemporaryDirectory() as d:
+        folder = Path(d)
+        synthetic_run(folder)
+        start = time.perf_counter()
+        summary, _ = write(folder)
+        took = time.perf_counter() - start
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    requests = summary["variants"]["buggy"]["client"]["requests"]
+    print(f"report rebuild: {requests} requests (20 min at 70 req/s): {took:.1f} s, peak RSS {peak_mb:.0f} MB "
+          f"(target < {REPORT_TARGET_S} s)")
+    return took < REPORT_TARGET_S
+
+
+def bench_warm_run() -> bool:
+    with tempfile.TemporaryDirectory() as d:
+        start = time.perf_counter()
+        out = subprocess.run([sys.executable, "-m", "harness", "run", "unclosed-body", "--reports", d], cwd=ROOT,
+                             capture_output=True, text=True)
+        took = time.perf_counter() - start
+    print(f"warm `gatewaylab run unclosed-body` (buggy, fixed): {took:.0f} s, exit {out.returncode} "
+          f"(target < {WARM_TARGET_S} s)")
+    return took < WARM_TARGET_S and out.returncode in (0, 1)
+
+
+if __name__ == "__main__":
+    ok = bench_report()
+    if "--no-run" not in sys.argv:
+        ok = bench_warm_run() and ok
+    raise SystemExit(0 if ok else 1)

@@ -1,0 +1,79 @@
+"""Bad input: a clear message naming what is wrong, exit 2, and nothing started or written."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import tools
+from harness.errors import ToolMissing
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def gatewaylab(*args, reports: Path | None = None):
+    extra = ["--reports", str(reports)] if reports is not None else []
+    return subprocess.run([sys.executable, "-m", "harness", *args, *extra], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_list_shows_scenarios():
+    out = gatewaylab("list")
+    assert out.returncode == 0
+    assert "unclosed-body" in out.stdout
+
+
+def test_unknown_scenario(tmp_path):
+    out = gatewaylab("run", "no-such-scenario", reports=tmp_path)
+    assert out.returncode == 2
+    assert "no scenario called 'no-such-scenario'" in out.stderr and "unclosed-body" in out.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_invalid_scenario_file(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / "scenarios" / "unclosed-body.yaml").read_text().replace("max_fails: 3", "max_fails: lots"))
+    reports = tmp_path / "reports"
+    out = gatewaylab("run", str(bad), reports=reports)
+    assert out.returncode == 2
+    assert str(bad) in out.stderr and "gateway.max_fails" in out.stderr
+    assert not reports.exists()
+
+
+def test_unknown_variant(tmp_path):
+    out = gatewaylab("run", "unclosed-body", "--variant", "buggy,nope", reports=tmp_path)
+    assert out.returncode == 2
+    assert "no variant 'nope'" in out.stderr and "client-timeout" in out.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_report_of_a_missing_folder(tmp_path):
+    out = gatewaylab("report", str(tmp_path / "nothing"))
+    assert out.returncode == 2
+    assert "does not exist" in out.stderr
+
+
+def test_report_of_a_folder_that_is_not_a_run(tmp_path):
+    out = gatewaylab("report", str(tmp_path))
+    assert out.returncode == 2
+    assert "not a gatewaylab run folder" in out.stderr
+
+
+def test_missing_binary_says_how_to_build_it(tmp_path):
+    with pytest.raises(ToolMissing, match="make setup"):
+        tools._built(tmp_path / "refsvc", "The reference service")
+
+
+def test_refsvc_knows_the_patterns_the_harness_validates():
+    """harness.scenario.PATTERNS must agree with what the Go binary accepts."""
+    from harness.scenario import PATTERNS
+
+    refsvc = str(tools.find().refsvc)
+    for pattern, variants in PATTERNS.items():
+        out = subprocess.run([refsvc, "-pattern", pattern, "-variant", "no-such-variant", "-addr", "127.0.0.1:1",
+                              "-admin-addr", "127.0.0.1:2", "-dependency", "http://127.0.0.1:3"],
+                             capture_output=True, text=True, timeout=10)
+        assert out.returncode == 2
+        for v in variants:
+            assert v in out.stderr, (pattern, v, out.stderr)
