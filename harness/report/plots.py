@@ -79,7 +79,7 @@ def timeline(variants: list[VariantData], phases: list[tuple[str, float, float]]
                 ax_pool.plot(t, mine["pool_waiters"], color=colors[r], ls="--", label=f"{r} waiting")
         for ax in axes[:, c]:
             for start, end, _ in toxic_windows(data):
-                ax.axvspan(start, end, color="#ffe680", alpha=0.35, lw=0)
+                ax.axvspan(start, end, color="#b9b3ff", alpha=0.25, lw=0)
             for name, start, dur in phases:
                 ax.axvline(start, color="#999", ls=":", lw=0.8)
             for e in data.episodes.itertuples(index=False):
@@ -94,7 +94,7 @@ def timeline(variants: list[VariantData], phases: list[tuple[str, float, float]]
         handles = {lab: h for ax in axes[r, :] for h, lab in zip(*ax.get_legend_handles_labels())}
         if handles:
             axes[r, -1].legend(handles.values(), handles.keys(), fontsize=7, loc="upper right")
-    fig.text(0.01, 0.005, f"slow: a good status after >= {slow_ms:g} ms;  yellow: toxic active;  hatched: nginx marked the replica down (ejection episode, replica's colour);  "
+    fig.text(0.01, 0.005, f"slow: a good status after >= {slow_ms:g} ms;  lavender: toxic active;  hatched: nginx marked the replica down (ejection episode, replica's colour);  "
              "dotted: phase starts", fontsize=8, color="#555")
     fig.tight_layout(rect=(0, 0.015, 1, 1))
     buf = io.BytesIO()
