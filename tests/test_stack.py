@@ -1,0 +1,57 @@
+"""The local backend with real binaries: port races, failed starts, tear-down."""
+
+import socket
+
+import pytest
+
+from harness import procs, stack as stack_mod, tools
+from harness.errors import StackError
+from harness.journal import Journal, read
+from harness.scenario import load
+from harness.topology import build
+from tests.procnet import alive
+
+
+@pytest.fixture
+def local(tmp_path):
+    topology = build(load("unclosed-body"), "fixed")
+    journal = Journal(tmp_path / "journal.jsonl")
+    s = stack_mod.LocalStack(topology, tools.find(), tmp_path, journal)
+    yield s
+    s.stop()
+    journal.close()
+
+
+def test_a_port_taken_between_choice_and_bind_is_chosen_again(local, tmp_path, monkeypatch):
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    taken = busy.getsockname()[1]
+    ports = iter([taken])
+    real = procs.free_port
+    monkeypatch.setattr(stack_mod, "free_port", lambda: next(ports, None) or real())
+    try:
+        port = local._spawn("dependency", lambda p: [str(local.tools.dependency), "-addr", f"127.0.0.1:{p}"],
+                            lambda p: stack_mod._answers(f"http://127.0.0.1:{p}/healthz"), tmp_path / "logs")
+    finally:
+        busy.close()
+    assert port != taken
+    assert any(e["step"] == "port taken, choosing again" for e in read(tmp_path / "journal.jsonl"))
+
+
+def test_a_component_that_cannot_start_is_reported_with_its_log(local, tmp_path):
+    with pytest.raises(StackError) as e:
+        local._spawn("replica-x", lambda p: [str(local.tools.refsvc), "-variant", "nope", "-addr", f"127.0.0.1:{p}"],
+                     lambda p: stack_mod._answers(f"http://127.0.0.1:{p}/healthz"), tmp_path / "logs")
+    assert "replica-x exited with status 2" in str(e.value)
+    assert "nope" in str(e.value)
+    assert not local.procs
+
+
+def test_stack_starts_and_stops_everything(local):
+    with local:
+        pids = dict(local.addresses["pids"])
+        assert set(pids) == {"toxiproxy", "dependency", "replica-a", "replica-b", "nginx"}
+        got = stack_mod.http_get(f"http://{local.addresses['gateway']}/api/item", 5)
+        assert got is not None and got[0] == 200
+    assert not [p for p in pids.values() if alive(p)]
