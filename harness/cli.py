@@ -67,26 +67,27 @@ def _run(args) -> int:
     variants = scenarios.pick_variants(scenario, wanted or None)
     found = tools.find()
     print(f"gatewaylab: {scenario.name} - {scenario.title}; variants: {', '.join(variants)}", file=sys.stderr)
-    run_dir = None
+    run_dir = runner.prepare(scenario, variants, args.reports)
     try:
-        run_dir = runner.run(scenario, variants, found, args.reports)
-    except (KeyboardInterrupt, runner.Interrupted):
-        run_dir = _latest(args.reports, scenario.name)
-        print(f"\ngatewaylab: interrupted; every process of the run was stopped. Data so far: {run_dir}", file=sys.stderr)
-        if run_dir:
-            _report(run_dir)
+        runner.run(scenario, variants, found, run_dir)
+    except (KeyboardInterrupt, runner.Interrupted) as e:
+        print(f"\ngatewaylab: interrupted ({e or 'Ctrl-C'}); every process of the run was stopped.", file=sys.stderr)
+        _report_incomplete(run_dir)
         return 130
-    except GatewaylabError:
-        run_dir = _latest(args.reports, scenario.name)
-        if run_dir:
-            print(f"gatewaylab: the run failed; what it gathered is in {run_dir}", file=sys.stderr)
-        raise
+    except GatewaylabError as e:
+        print(f"gatewaylab: {e}", file=sys.stderr)
+        _report_incomplete(run_dir)
+        return e.exit_code
     return _report(run_dir)
 
 
-def _latest(reports: Path, name: str) -> Path | None:
-    runs = sorted((reports / "runs").glob(f"*-{name}*"), key=lambda p: p.stat().st_mtime)
-    return runs[-1] if runs else None
+def _report_incomplete(run_dir: Path) -> None:
+    """Whatever was gathered still gets a report, marked INCOMPLETE."""
+    try:
+        _report(run_dir)
+    except Exception as e:  # the data stays; the report can be rebuilt later
+        print(f"gatewaylab: could not build the report of {run_dir} ({type(e).__name__}: {e}); "
+              f"the data is there; try `gatewaylab report {run_dir}`.", file=sys.stderr)
 
 
 def _report(run_dir: Path) -> int:

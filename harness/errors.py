@@ -21,3 +21,9 @@ class StackError(GatewaylabError):
 
 class RunError(GatewaylabError):
     """A run folder is missing or unreadable."""
+
+
+class ComponentDied(GatewaylabError):
+    """A component of the stack died during the load and the scenario says stop."""
+
+    exit_code = 1

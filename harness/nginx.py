@@ -41,7 +41,9 @@ def render(gw: Gateway, listen_port: int, servers: list[str], prefix: Path) -> s
     )
     temp = "\n".join(f"    {kind}_temp_path {prefix}/tmp/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     return f"""# Rendered by gatewaylab for one run; do not edit.
-worker_processes 1;
+# One process, no master: it is our direct child, so it dies with the harness
+# (parent-death signal) and keeps one set of max_fails counters, like one worker.
+master_process off;
 daemon off;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;

@@ -6,6 +6,7 @@ Everything lands in the run folder as it happens; analysis reads only that folde
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import time
@@ -14,8 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from harness import faults, load
-from harness.errors import StackError
+from harness import faults, leftovers, load
+from harness.errors import ComponentDied, StackError
 from harness.journal import Journal
 from harness.sampler import Sampler
 from harness.scenario import Scenario
@@ -101,17 +102,27 @@ class Progress:
             self.stream.write("\n")
 
 
-def run(scenario: Scenario, variants: list[str], tools: Tools, reports: Path) -> Path:
+def prepare(scenario: Scenario, variants: list[str], reports: Path) -> Path:
+    """The run folder, with the resolved scenario, before anything starts."""
     run_dir = new_run_dir(reports, scenario.name)
     (run_dir / "scenario.yaml").write_text(yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False))
     (run_dir / "run.json").write_text(json.dumps({"scenario": scenario.name, "variants": variants}, indent=2))
+    return run_dir
+
+
+def run(scenario: Scenario, variants: list[str], tools: Tools, run_dir: Path) -> None:
+    reports = run_dir.parent.parent
     journal = Journal(run_dir / "journal.jsonl")
-    journal.write("run started", scenario=scenario.name, variants=variants)
+    for line in leftovers.sweep(reports):
+        journal.write("leftover of an earlier run", detail=line)
+        print(f"gatewaylab: {line}", file=sys.stderr)
+    registry = leftovers.Registry(reports, run_dir.name)
+    journal.write("run started", scenario=scenario.name, variants=variants, pid=os.getpid())
     old = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         for variant in variants:
             journal.variant = variant
-            run_variant(scenario, variant, tools, run_dir / "variants" / variant, journal)
+            run_variant(scenario, variant, tools, run_dir / "variants" / variant, journal, registry)
         journal.variant = None
         journal.write("run finished")
     except BaseException as e:
@@ -121,27 +132,31 @@ def run(scenario: Scenario, variants: list[str], tools: Tools, reports: Path) ->
         raise
     finally:
         signal.signal(signal.SIGTERM, old)
+        registry.close()
         journal.close()
-    return run_dir
 
 
-def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, journal: Journal) -> None:
+def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, journal: Journal,
+                registry: leftovers.Registry) -> None:
     folder.mkdir(parents=True)
     topology = build(scenario, variant)
     progress = Progress()
-    with LocalStack(topology, tools, folder, journal) as stack:
+    with LocalStack(topology, tools, folder, journal, registry) as stack:
         admins = {name: r["admin"] for name, r in stack.addresses["replicas"].items()}
         sampler = Sampler(admins, scenario.sampling.interval_s, folder / "samples.jsonl")
         sampler.start()
         injector = faults.Injector(stack, faults.schedule(scenario, topology), folder / "toxics.jsonl")
         tail = RequestTail(folder / "requests.jsonl")
         meta: dict = {"variant": variant, "replicas": scenario.replica_variants(variant)}
+        deaths: dict[str, dict] = {}
+        meta["deaths"] = deaths
         locust = None
         try:
             with journal.step("start load", users=scenario.load.users, rate=scenario.load.rate,
                               duration_s=scenario.load.duration_s):
                 locust = load.start(scenario.load, scenario.gateway, len(topology.replicas),
                                     stack.addresses["gateway"], folder / "locust")
+                registry.add("locust", locust.pid)
                 t0 = _first_request(tail, locust)
             meta["t0"] = t0
             meta["locust_pid"] = locust.pid
@@ -156,10 +171,17 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
                     journal.write("load overran its duration; stopping Locust", "error", elapsed_s=round(elapsed, 1))
                     break
                 for p in stack.dead():
-                    journal.write("component died", "error", process=p.name, exit=p.returncode, log_tail=p.tail(10))
-                    raise StackError(f"{p.name} died during the run (exit {p.returncode}). Its log ends with:\n{p.tail(10)}")
+                    if p.name in deaths:
+                        continue
+                    deaths[p.name] = {"t": time.time(), "exit": p.returncode}
+                    journal.write("component died", "error", process=p.name, pid=p.pid, exit=p.returncode,
+                                  elapsed_s=round(elapsed, 1), log_tail=p.tail(10))
+                    if scenario.on_component_death == "stop":
+                        raise ComponentDied(f"{p.name} died {elapsed:.0f} s into the load of variant {variant!r} "
+                                            f"(exit status {p.returncode}); the scenario says stop. Its log ends with:\n{p.tail(10)}")
                 time.sleep(0.2)
             meta["load_exit"] = locust.stop()
+            registry.remove("locust", locust.pid)
             meta["t_end"] = time.time()
             journal.write("load finished", exit=meta["load_exit"], requests=tail.count)
             injector.clear(time.time() - t0)

@@ -183,6 +183,9 @@ class Scenario(Strict):
     load: Load
     sampling: Sampling = Sampling()
     analysis: Analysis = Analysis()
+    # What a run does when nginx, Toxiproxy, the dependency or a replica dies mid-run.
+    # Either way the death is recorded with its exit status and log tail.
+    on_component_death: Literal["stop", "continue"] = "stop"
 
     @model_validator(mode="after")
     def _consistent(self) -> "Scenario":

@@ -14,6 +14,8 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
+import requests
+import toxiproxy.api
 from toxiproxy import Toxiproxy
 
 from harness import nginx
@@ -25,6 +27,18 @@ from harness.topology import Topology
 
 READY_TIMEOUT_S = 15.0
 PORT_TRIES = 3
+TOXIPROXY_API_TIMEOUT_S = 5.0
+
+
+class _Bounded:
+    """toxiproxy-python calls requests.get/post/delete without a timeout; give every call one."""
+
+    def __getattr__(self, verb: str):
+        call = getattr(requests, verb)
+        return lambda *a, **kw: call(*a, **{"timeout": TOXIPROXY_API_TIMEOUT_S, **kw})
+
+
+toxiproxy.api.requests = _Bounded()  # a hung Toxiproxy API must not hang the run
 
 
 def http_get(url: str, timeout_s: float = 1.0) -> tuple[int, bytes] | None:
@@ -48,8 +62,9 @@ def _answers(url: str) -> Callable[[], bool]:
 class LocalStack:
     """Use as a context manager: the exit stops exactly what was started."""
 
-    def __init__(self, topology: Topology, tools: Tools, folder: Path, journal: Journal):
+    def __init__(self, topology: Topology, tools: Tools, folder: Path, journal: Journal, registry=None):
         self.topology = topology
+        self.registry = registry  # leftovers.Registry: lets a later run stop what survived a SIGKILL
         self.tools = tools
         self.folder = folder
         self.journal = journal
@@ -131,6 +146,8 @@ class LocalStack:
             proc = self.procs.pop(name)
             was_alive = proc.alive()
             code = proc.stop()
+            if self.registry:
+                self.registry.remove(name, proc.pid)
             self.journal.write("stop", process=name, pid=proc.pid, exit=code, was_alive=was_alive)
 
     # -- helpers -------------------------------------------------------------
@@ -141,11 +158,15 @@ class LocalStack:
             port = free_port()
             proc = Proc(name, argv(port), logs / f"{name}.log", env=env)
             self.procs[name] = proc
+            if self.registry:
+                self.registry.add(name, proc.pid)
             if wait_until(ready(port), READY_TIMEOUT_S, proc):
                 return port
             tail = proc.tail()
             proc.stop()
             del self.procs[name]
+            if self.registry:
+                self.registry.remove(name, proc.pid)
             if "address already in use" in tail.lower() and attempt < PORT_TRIES:
                 self.journal.write("port taken, choosing again", "retry", process=name, port=port)
                 continue

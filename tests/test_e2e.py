@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -12,40 +11,20 @@ from pathlib import Path
 import pytest
 
 from tests.procnet import alive, group_members, listeners
+from tests.runs import ROOT, SCENARIOS, journal, start, wait_for
 
-ROOT = Path(__file__).resolve().parent.parent
-SCENARIO = ROOT / "tests" / "scenarios" / "e2e-short.yaml"
+SCENARIO = SCENARIOS / "e2e-short.yaml"
 pytestmark = pytest.mark.e2e
 
 
-def journal(run_dir: Path) -> list[dict]:
-    path = run_dir / "journal.jsonl"
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
-
-
-def start(reports: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "harness", "run", str(SCENARIO), "--reports", str(reports), *extra],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-
-
-def wait_for_load(reports: Path, proc: subprocess.Popen, count: int = 1, timeout: float = 120) -> tuple[Path, list[dict]]:
-    """The run folder and the 'load running' entries once `count` of them are there."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        runs = list((reports / "runs").glob("*")) if (reports / "runs").exists() else []
-        if runs:
-            running = [j for j in journal(runs[0]) if j["step"] == "load running"]
-            if len(running) >= count:
-                return runs[0], running
-        assert proc.poll() is None, proc.stdout.read()
-        time.sleep(0.2)
-    raise AssertionError("the load never started")
+def wait_for_load(reports, proc, count=1):
+    return wait_for(reports, proc, "load running", count)
 
 
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory):
     reports = tmp_path_factory.mktemp("reports")
-    proc = start(reports)
+    proc = start(SCENARIO, reports)
     seen: dict[str, dict[int, list[str]]] = {}
     try:
         for n in (1, 2):
@@ -140,25 +119,3 @@ def test_report_rebuilds_from_the_folder(full_run):
     assert out.returncode == 0, out.stderr
     assert (run_dir / "report.html").exists()
     assert json.loads((run_dir / "summary.json").read_text())["variants"] == before["variants"]
-
-
-def test_ctrl_c_stops_everything_and_keeps_the_data(tmp_path):
-    proc = start(tmp_path, "--variant", "buggy")
-    try:
-        run_dir, running = wait_for_load(tmp_path, proc)
-        time.sleep(4)
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, out
-    pids = set(running[0]["pids"].values())
-    time.sleep(0.5)
-    assert not [p for p in group_members(pids) if alive(p)]
-    steps = journal(run_dir)
-    assert steps[-1]["step"] == "run stopped" and steps[-1]["outcome"] == "interrupted"
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["verdict"] == "incomplete"
-    assert summary["variants"]["buggy"]["client"]["requests"] > 20
-    assert "INCOMPLETE RUN" in (run_dir / "report.html").read_text()

@@ -225,6 +225,7 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
         },
         "bypass": bypass(data.requests, att, slow_ms),
         "crosscheck": crosscheck(data.requests, reqs),
+        "deaths": data.meta.get("deaths", {}),
         "toxic_errors": int((data.toxics["ok"] == False).sum()) if len(data.toxics) else 0,  # noqa: E712
     }
     expect = scenario.variants[data.name].expect if data.name in scenario.variants else []

@@ -97,6 +97,8 @@ def markdown(summary: dict) -> str:
     lines.append("")
     for name, v in summary["variants"].items():
         lines.append(f"**{name}: {v['verdict'].upper()}** - {_crosscheck_note(v)}")
+        for comp, d in v.get("deaths", {}).items():
+            lines.append(f"- {comp} died during the load (exit status {d.get('exit')})")
         for e in v["expectations"]:
             mark = "ok  " if e["holds"] else "FAIL"
             lines.append(f"- {mark} {e['metric']} {e['op']} {e['value']:g} (measured {_fmt(e['actual'])}){' - ' + e['why'] if e['why'] else ''}")
@@ -143,6 +145,9 @@ def render_html(summary: dict, description: str, png: bytes) -> str:
                        f"<td class='{'pass' if x['holds'] else 'fail'}'>{'holds' if x['holds'] else 'FAILS'}</td><td>{e(x['why'])}</td></tr>")
         out.append("</table>")
         out.append(f"<p>Cross-check: {e(_crosscheck_note(v))}. Error log: {e(_fmt(v['gateway']['error_log']))}.</p>")
+        for name, d in v.get("deaths", {}).items():
+            out.append(f"<p class='incomplete'>{e(name)} died during the load (exit status {e(str(d.get('exit')))}); "
+                       "see the journal for its log tail.</p>")
     out.append(HOW_TO_READ)
     out.append("</body></html>")
     return "\n".join(out)

@@ -1,0 +1,80 @@
+"""A record of the processes a run started, so a later run can stop what survived.
+
+Children normally die with the harness (parent-death signal). This is the
+second line: each live run keeps a file listing its own PID and its children's
+PIDs with their kernel start times. The next run stops the children of a run
+whose harness is gone, but only processes whose PID *and* start time still
+match: a PID reused by some other program is never touched. Never by name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+
+def start_ticks(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    if fields[0] == "Z":
+        return None
+    return int(fields[19])
+
+
+class Registry:
+    """reports/.live/<run>.json for one live run."""
+
+    def __init__(self, reports: Path, run_id: str):
+        self.path = reports / ".live" / f"{run_id}.json"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        me = os.getpid()
+        self.data = {"run": run_id, "owner": {"pid": me, "start": start_ticks(me)}, "children": {}}
+        self._save()
+
+    def add(self, name: str, pid: int) -> None:
+        self.data["children"][f"{name}:{pid}"] = {"name": name, "pid": pid, "start": start_ticks(pid)}
+        self._save()
+
+    def remove(self, name: str, pid: int) -> None:
+        self.data["children"].pop(f"{name}:{pid}", None)
+        self._save()
+
+    def close(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+    def _save(self) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.data, indent=1))
+        tmp.replace(self.path)
+
+
+def _same(entry: dict) -> bool:
+    return entry.get("start") is not None and start_ticks(int(entry["pid"])) == entry["start"]
+
+
+def sweep(reports: Path) -> list[str]:
+    """Stop the children of runs whose harness died; returns what was done, one line each."""
+    done = []
+    folder = reports / ".live"
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            path.unlink(missing_ok=True)
+            continue
+        if _same(data.get("owner", {})):
+            continue  # that run is still going: not ours to touch
+        for entry in data.get("children", {}).values():
+            if _same(entry):
+                try:
+                    os.killpg(int(entry["pid"]), signal.SIGKILL)  # each child leads its own group
+                    done.append(f"stopped {entry['name']} (pid {entry['pid']}) left by run {data.get('run')}")
+                except (ProcessLookupError, PermissionError):
+                    pass
+        path.unlink(missing_ok=True)
+    return done
