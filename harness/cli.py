@@ -23,6 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--variant", action="append", metavar="NAME",
                      help="variant to run (repeat or comma-separate; 'all' for every one). Default: the scenario's default_variants")
     run.add_argument("--reports", type=Path, default=ROOT / "reports", help="where run folders go (default: reports/)")
+    run.add_argument("--deadline", type=float, metavar="SECONDS",
+                     help="stop the whole run after this long (default: each variant's load + 80 s)")
     rep = sub.add_parser("report", help="rebuild the report of a run folder, running nothing")
     rep.add_argument("run_dir", type=Path)
     sub.add_parser("list", help="list the scenarios")
@@ -65,11 +67,13 @@ def _run(args) -> int:
     scenario = scenarios.load(args.name)
     wanted = [v.strip() for item in (args.variant or []) for v in item.split(",") if v.strip()]
     variants = scenarios.pick_variants(scenario, wanted or None)
+    if args.deadline is not None and not 0 < args.deadline <= 86400:
+        raise scenarios.ScenarioError("--deadline takes a number of seconds between 1 and 86400.")
     found = tools.find()
     print(f"gatewaylab: {scenario.name} - {scenario.title}; variants: {', '.join(variants)}", file=sys.stderr)
     run_dir = runner.prepare(scenario, variants, args.reports)
     try:
-        runner.run(scenario, variants, found, run_dir)
+        runner.run(scenario, variants, found, run_dir, args.deadline)
     except (KeyboardInterrupt, runner.Interrupted) as e:
         print(f"\ngatewaylab: interrupted ({e or 'Ctrl-C'}); every process of the run was stopped.", file=sys.stderr)
         _report_incomplete(run_dir)

@@ -27,3 +27,9 @@ class ComponentDied(GatewaylabError):
     """A component of the stack died during the load and the scenario says stop."""
 
     exit_code = 1
+
+
+class RunDeadline(GatewaylabError):
+    """The whole run took longer than its deadline."""
+
+    exit_code = 1

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from harness import faults, leftovers, load
-from harness.errors import ComponentDied, StackError
+from harness.errors import ComponentDied, RunDeadline, StackError
 from harness.journal import Journal
 from harness.sampler import Sampler
 from harness.scenario import Scenario
@@ -36,6 +36,11 @@ class Interrupted(Exception):
 
 def _on_sigterm(signum, frame):
     raise Interrupted("stopped by SIGTERM")
+
+
+def default_deadline_s(scenario: Scenario, variants: list[str]) -> float:
+    """Load, its grace, and a minute per variant for start-up and tear-down."""
+    return len(variants) * (scenario.load.duration_s + LOAD_GRACE_S + 60) + 30
 
 
 def new_run_dir(reports: Path, scenario: str) -> Path:
@@ -110,8 +115,14 @@ def prepare(scenario: Scenario, variants: list[str], reports: Path) -> Path:
     return run_dir
 
 
-def run(scenario: Scenario, variants: list[str], tools: Tools, run_dir: Path) -> None:
+def run(scenario: Scenario, variants: list[str], tools: Tools, run_dir: Path, deadline_s: float | None = None) -> None:
     reports = run_dir.parent.parent
+    deadline_s = deadline_s or default_deadline_s(scenario, variants)
+
+    def on_deadline(signum, frame):
+        raise RunDeadline(f"The run hit its deadline of {deadline_s:g} s and was stopped. "
+                          "Pass a longer --deadline if the scenario really needs more time.")
+
     journal = Journal(run_dir / "journal.jsonl")
     for line in leftovers.sweep(reports):
         journal.write("leftover of an earlier run", detail=line)
@@ -119,6 +130,8 @@ def run(scenario: Scenario, variants: list[str], tools: Tools, run_dir: Path) ->
     registry = leftovers.Registry(reports, run_dir.name)
     journal.write("run started", scenario=scenario.name, variants=variants, pid=os.getpid())
     old = signal.signal(signal.SIGTERM, _on_sigterm)
+    old_alarm = signal.signal(signal.SIGALRM, on_deadline)
+    signal.setitimer(signal.ITIMER_REAL, deadline_s)
     try:
         for variant in variants:
             journal.variant = variant
@@ -131,6 +144,8 @@ def run(scenario: Scenario, variants: list[str], tools: Tools, run_dir: Path) ->
                       error=f"{type(e).__name__}: {e}")
         raise
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old_alarm)
         signal.signal(signal.SIGTERM, old)
         registry.close()
         journal.close()

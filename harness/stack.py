@@ -82,8 +82,8 @@ class LocalStack:
         return self
 
     def __exit__(self, *exc) -> None:
-        # A second Ctrl-C must not cut the tear-down short.
-        old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+        # A second Ctrl-C (or the run deadline) must not cut the tear-down short.
+        old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGALRM)}
         try:
             self.stop()
         finally:

@@ -131,3 +131,13 @@ def test_two_runs_at_once_do_not_collide(tmp_path):
     assert ports[0] != ports[1]
     assert s1["variants"]["buggy"]["crosscheck"]["missing_in_access_log"] == 0
     assert s2["variants"]["buggy"]["crosscheck"]["missing_in_access_log"] == 0
+
+
+def test_the_run_deadline_stops_a_run(tmp_path):
+    proc = start(TINY, tmp_path, "--deadline", "6")
+    run_dir, running = wait_for(tmp_path, proc, "load running")
+    out = finish(proc)
+    assert proc.returncode == 1, out
+    assert "deadline of 6 s" in out and "Traceback" not in out
+    assert gone_within(set(running[0]["pids"].values()), 2)
+    assert "INCOMPLETE RUN" in (run_dir / "report.html").read_text()
