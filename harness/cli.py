@@ -10,7 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness import goroutines_cli
 from harness import scenario as scenarios
+from harness.capture import KINDS as CAPTURE_KINDS
 from harness.errors import GatewaylabError
 from harness.tools import ROOT
 
@@ -27,7 +29,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="stop the whole run after this long (default: each variant's load + 80 s)")
     rep = sub.add_parser("report", help="rebuild the report of a run folder, running nothing")
     rep.add_argument("run_dir", type=Path)
+    run.add_argument("--capture", metavar="KINDS", default="",
+                     help="deep capture during the inject phase: trace (runtime/trace of each replica), "
+                          "tcpdump (nginx->replica traffic), or both comma-separated. Off by default")
     sub.add_parser("list", help="list the scenarios")
+    goroutines_cli.add_parser(sub)
     check = sub.add_parser("check", help="validate scenario files without running anything")
     check.add_argument("names", nargs="*", help="names or paths (default: every scenario)")
     return p
@@ -43,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
                 scenarios.load(name)
                 print(f"{name}: valid")
             return 0
+        if args.command == "goroutines":
+            return goroutines_cli.run(args)
         if args.command == "report":
             return _report(args.run_dir)
         return _run(args)
@@ -69,11 +77,15 @@ def _run(args) -> int:
     variants = scenarios.pick_variants(scenario, wanted or None)
     if args.deadline is not None and not 0 < args.deadline <= 86400:
         raise scenarios.ScenarioError("--deadline takes a number of seconds between 1 and 86400.")
+    capture = tuple(k.strip() for k in args.capture.split(",") if k.strip())
+    for k in capture:
+        if k not in CAPTURE_KINDS:
+            raise scenarios.ScenarioError(f"--capture {k!r} is unknown; use {' or '.join(CAPTURE_KINDS)} (comma-separated).")
     found = tools.find()
     print(f"gatewaylab: {scenario.name} - {scenario.title}; variants: {', '.join(variants)}", file=sys.stderr)
     run_dir = runner.prepare(scenario, variants, args.reports)
     try:
-        runner.run(scenario, variants, found, run_dir, args.deadline)
+        runner.run(scenario, variants, found, run_dir, args.deadline, capture)
     except (KeyboardInterrupt, runner.Interrupted) as e:
         print(f"\ngatewaylab: interrupted ({e or 'Ctrl-C'}); every process of the run was stopped.", file=sys.stderr)
         _report_incomplete(run_dir)

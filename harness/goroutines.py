@@ -165,7 +165,7 @@ def diff(before: Dump, after: Dump, threshold: int = 5, own: str = "gatewaylab/g
             continue
         blocking, wait, own_frame = describe(stack, own)
         out.append(StackGrowth(b, a, a - b, blocking, wait, own_frame, [str(f) for f in stack[:_FRAMES_SHOWN]]))
-    out.sort(key=lambda g: (-g.growth, g.blocking_call, g.own_frame))
+    out.sort(key=lambda g: (-g.growth, not g.own_frame, g.blocking_call))  # on ties, stacks in own code first
     return out
 
 

@@ -18,8 +18,10 @@ import yaml
 from harness import faults, leftovers, load
 from harness.errors import ComponentDied, RunDeadline, StackError
 from harness.journal import Journal
+from harness.capture import CAPTURE_S, Capture
 from harness.sampler import Sampler
 from harness.scenario import Scenario
+from harness.snapshots import Snapshots
 from harness.stack import LocalStack
 from harness.tools import Tools
 from harness.topology import build
@@ -115,7 +117,8 @@ def prepare(scenario: Scenario, variants: list[str], reports: Path) -> Path:
     return run_dir
 
 
-def run(scenario: Scenario, variants: list[str], tools: Tools, run_dir: Path, deadline_s: float | None = None) -> None:
+def run(scenario: Scenario, variants: list[str], tools: Tools, run_dir: Path, deadline_s: float | None = None,
+        capture_kinds: tuple[str, ...] = ()) -> None:
     reports = run_dir.parent.parent
     deadline_s = deadline_s or default_deadline_s(scenario, variants)
 
@@ -135,7 +138,7 @@ def run(scenario: Scenario, variants: list[str], tools: Tools, run_dir: Path, de
     try:
         for variant in variants:
             journal.variant = variant
-            run_variant(scenario, variant, tools, run_dir / "variants" / variant, journal, registry)
+            run_variant(scenario, variant, tools, run_dir / "variants" / variant, journal, registry, capture_kinds)
         journal.variant = None
         journal.write("run finished")
     except BaseException as e:
@@ -152,7 +155,7 @@ def run(scenario: Scenario, variants: list[str], tools: Tools, run_dir: Path, de
 
 
 def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, journal: Journal,
-                registry: leftovers.Registry) -> None:
+                registry: leftovers.Registry, capture_kinds: tuple[str, ...] = ()) -> None:
     folder.mkdir(parents=True)
     topology = build(scenario, variant)
     progress = Progress()
@@ -160,6 +163,11 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
         admins = {name: r["admin"] for name, r in stack.addresses["replicas"].items()}
         sampler = Sampler(admins, scenario.sampling.interval_s, folder / "samples.jsonl")
         sampler.start()
+        snaps = Snapshots(admins, folder / "goroutines", journal)
+        snaps.start()
+        snaps.take("baseline")
+        inject = scenario.inject_phase()
+        capture = Capture(capture_kinds or (), stack, folder / "capture", journal)
         injector = faults.Injector(stack, faults.schedule(scenario, topology), folder / "toxics.jsonl")
         tail = RequestTail(folder / "requests.jsonl")
         meta: dict = {"variant": variant, "replicas": scenario.replica_variants(variant)}
@@ -178,9 +186,16 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
             journal.write("load running", t0=t0, pids={**stack.addresses["pids"], "locust": locust.pid})
             deadline = scenario.load.duration_s + LOAD_GRACE_S
             elapsed = 0.0
+            inject_seen = False
             while locust.alive():
                 elapsed = time.time() - t0
                 injector.tick(elapsed)
+                snaps.tick()
+                if inject is not None and not inject_seen and elapsed >= inject.start_s:
+                    inject_seen = True
+                    snaps.take("inject-start")
+                    capture.start(min(inject.duration_s, CAPTURE_S))
+                capture.poll()
                 _show(progress, scenario, variant, elapsed, tail, sampler)
                 if elapsed > deadline:
                     journal.write("load overran its duration; stopping Locust", "error", elapsed_s=round(elapsed, 1))
@@ -195,16 +210,20 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
                         raise ComponentDied(f"{p.name} died {elapsed:.0f} s into the load of variant {variant!r} "
                                             f"(exit status {p.returncode}); the scenario says stop. Its log ends with:\n{p.tail(10)}")
                 time.sleep(0.2)
+            snaps.take("end")
             meta["load_exit"] = locust.stop()
             registry.remove("locust", locust.pid)
             meta["t_end"] = time.time()
             journal.write("load finished", exit=meta["load_exit"], requests=tail.count)
             injector.clear(time.time() - t0)
             time.sleep(TAIL_S)
+            snaps.take("after")  # in-flight work is done: what is left is a leak
         finally:
             progress.done()
             if locust is not None and locust.alive():
                 locust.stop()
+            capture.stop()
+            snaps.finish()
             if injector.pending or injector.active:
                 injector.clear(time.time() - meta.get("t0", time.time()))
             sampler.stop()

@@ -22,6 +22,8 @@ FIELDS = {
     "gatewaylab_outbound_conn_waiters": "pool_waiters",
     "gatewaylab_outbound_conns_open": "pool_open",
     "gatewaylab_inflight_requests": "inflight",
+    "leakwatch_candidate_stacks": "leak_candidates",
+    "leakwatch_candidate_goroutines": "leak_candidate_goroutines",
 }
 
 

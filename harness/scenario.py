@@ -135,11 +135,13 @@ class Analysis(Strict):
 
 
 OPS = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__, "==": float.__eq__}
+TEXT_OPS = {"contains": lambda actual, value: value in actual}
 
 REPLICA_METRICS = (
     "goroutine_slope", "goroutine_growth", "goroutines_start", "goroutines_peak", "inflight_peak", "pool_in_use_peak",
     "pool_waiters_peak", "open_fds_peak", "rss_peak_mb", "attempts", "failed_attempts",
-    "ejection_episodes", "down_s", "served", "p50_ms", "p99_ms",
+    "ejection_episodes", "down_s", "served", "p50_ms", "p99_ms", "stacks_grown", "leak_flagged_s",
+    "first_symptom_s", "top_stack.growth", "top_stack.blocking_call", "top_stack.own_frame",
 )
 CLIENT_METRICS = (
     "requests", "rps", "errors_5xx", "rate_5xx", "conn_errors", "slow", "slow_share",
@@ -152,15 +154,23 @@ CROSSCHECK_METRICS = ("missing_in_access_log", "unexpected_in_access_log")
 
 class Expectation(Strict):
     metric: Annotated[str, Field(pattern=r"^[a-z0-9_.-]{1,80}$")]
-    op: Literal[">", ">=", "<", "<=", "=="]
-    value: float
+    op: Literal[">", ">=", "<", "<=", "==", "contains"]
+    value: float | Annotated[str, Field(max_length=200)]
     why: str = ""
 
-    def holds(self, actual: float) -> bool:
-        return OPS[self.op](float(actual), float(self.value))
+    @model_validator(mode="after")
+    def _op_fits_value(self) -> "Expectation":
+        if (self.op in TEXT_OPS) != isinstance(self.value, str):
+            raise ValueError(f"op {self.op!r} needs a {'text' if self.op in TEXT_OPS else 'number'} value")
+        return self
+
+    def holds(self, actual) -> bool:
+        if self.op in TEXT_OPS:
+            return isinstance(actual, str) and TEXT_OPS[self.op](actual, self.value)
+        return isinstance(actual, (int, float)) and OPS[self.op](float(actual), float(self.value))
 
     def describe(self) -> str:
-        return f"{self.metric} {self.op} {self.value:g}"
+        return f"{self.metric} {self.op} {self.value:g}" if isinstance(self.value, float) else f"{self.metric} {self.op} {self.value!r}"
 
 
 class Variant(Strict):
@@ -246,6 +256,14 @@ class Scenario(Strict):
     def phase(self, name: str) -> Phase:
         return next(p for p in self.phases if p.name == name)
 
+    def inject_phase(self) -> Phase | None:
+        """The phase called inject, else the first one a toxic is active in."""
+        named = [p for p in self.phases if p.name == "inject"]
+        if named:
+            return named[0]
+        with_toxics = {t.phase for t in self.toxics}
+        return next((p for p in sorted(self.phases, key=lambda p: p.start_s) if p.name in with_toxics), None)
+
 
 def metric_known(path: str, replicas: list[str]) -> bool:
     parts = path.split(".")
@@ -254,8 +272,8 @@ def metric_known(path: str, replicas: list[str]) -> bool:
             return bool(re.fullmatch(r"[0-9]{1,3}", code))
         case ["client", m]:
             return m in CLIENT_METRICS
-        case ["replicas", r, m]:
-            return r in replicas and m in REPLICA_METRICS
+        case ["replicas", r, *m]:
+            return r in replicas and ".".join(m) in REPLICA_METRICS
         case ["gateway", m]:
             return m in GATEWAY_METRICS
         case ["bypass", m]:

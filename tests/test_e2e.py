@@ -63,6 +63,18 @@ def test_buggy_leaks_and_is_ejected_fixed_stays_flat(full_run):
     assert s["fixed"]["client"]["requests"] > 200
 
 
+def test_the_report_points_at_the_leaking_line(full_run):
+    run_dir = full_run[2]
+    s = json.loads((run_dir / "summary.json").read_text())["variants"]
+    top = s["buggy"]["replicas"]["a"]["top_stack"]
+    assert top["blocking_call"] == "net/http.(*Transport).getConn"
+    assert top["own_frame"].startswith("goservices/patterns/unclosedbody/buggy.go:")
+    assert s["buggy"]["replicas"]["a"]["leak_flagged_s"] is not None
+    assert s["fixed"]["replicas"]["a"]["stacks_grown"] == 0
+    assert s["fixed"]["replicas"]["a"]["leak_flagged_s"] is None
+    assert "Where it leaks" in (run_dir / "report.html").read_text()
+
+
 def test_episodes_match_the_error_log(full_run):
     run_dir = full_run[2]
     s = json.loads((run_dir / "summary.json").read_text())["variants"]

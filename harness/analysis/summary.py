@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from harness import capture
 from harness.analysis import gateway, records
+from harness.analysis import stacks as stacks_mod
 from harness.journal import read as read_journal
 from harness.scenario import Expectation, Scenario
 
@@ -181,6 +183,20 @@ def crosscheck(req: pd.DataFrame, access: pd.DataFrame) -> dict:
     }
 
 
+def detection(data: VariantData, name: str, slow_ms: float) -> dict:
+    """When leak-watch first flagged the replica vs when the gateway first showed a symptom (s after t0)."""
+    s = data.samples
+    flagged = None
+    if "leak_candidates" in s:
+        mine = s[(s["replica"] == name) & (s["leak_candidates"] > 0)]
+        flagged = round(float(mine["t"].min() - data.t0), 1) if len(mine) else None
+    a = data.attempts
+    bad = a[(a["replica"] == name) & (a["counted"] | (a["status"].fillna(0) >= 500)
+                                      | (a["response_time"].fillna(0) * 1000 >= slow_ms))]
+    symptom = round(float(bad["end"].min() - data.t0), 1) if len(bad) else None
+    return {"leak_flagged_s": flagged, "first_symptom_s": symptom}
+
+
 def lookup(summary: dict, path: str):
     node = summary
     for part in path.split("."):
@@ -226,8 +242,16 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
         "bypass": bypass(data.requests, att, slow_ms),
         "crosscheck": crosscheck(data.requests, reqs),
         "deaths": data.meta.get("deaths", {}),
+        "captures": [{"file": str(f), "open": cmd} for f, cmd in capture.files(data.folder / "capture")],
         "toxic_errors": int((data.toxics["ok"] == False).sum()) if len(data.toxics) else 0,  # noqa: E712
     }
+    for r, fig in summary["replicas"].items():
+        stacks = stacks_mod.growth(data.folder / "goroutines", r)
+        fig["stacks"] = stacks
+        fig["stacks_grown"] = stacks["stacks_grown"] if stacks and "stacks_grown" in stacks else None
+        top = stacks["top"][0] if stacks and stacks.get("top") else None
+        fig["top_stack"] = {k: top[k] for k in ("growth", "blocking_call", "own_frame", "wait")} if top else None
+        fig.update(detection(data, r, slow_ms))
     expect = scenario.variants[data.name].expect if data.name in scenario.variants else []
     summary["expectations"] = check(expect, summary)
     summary["verdict"] = "pass" if all(e["holds"] for e in summary["expectations"]) else "fail"

@@ -68,8 +68,47 @@ def table_rows(summary: dict) -> list[tuple[str, list[str]]]:
             (f"{r}: attempts, failed (kind)", [f"{cell(v, 'attempts')}, {cell(v, 'failed_attempts')} ({cell(v, 'failed_by_kind')})" for v in vs]),
             (f"{r}: upstream p50 / p99 ms", [f"{cell(v, 'p50_ms')} / {cell(v, 'p99_ms')}" for v in vs]),
             (f"{r}: ejection episodes (down s)", [f"{cell(v, 'ejection_episodes')} ({cell(v, 'down_s')})" for v in vs]),
+            (f"{r}: top growing stack", [_top(v["replicas"].get(r, {})) for v in vs]),
+            (f"{r}: leak-watch flagged / first gateway symptom (s)",
+             [f"{cell(v, 'leak_flagged_s')} / {cell(v, 'first_symptom_s')}" for v in vs]),
         ]
     return rows
+
+
+def _top(fig: dict) -> str:
+    t = fig.get("top_stack")
+    if fig.get("stacks_grown") is None:
+        return "-"
+    if not t:
+        return "none grew"
+    if not t["own_frame"]:
+        return f"none in own code (+{t['growth']} in {t['blocking_call']})"
+    return f"+{t['growth']} in {t['blocking_call']} from {t['own_frame']}"
+
+
+def _stacks_html(v: dict) -> str:
+    e = html.escape
+    out = []
+    for r, fig in v["replicas"].items():
+        st = fig.get("stacks")
+        if not st:
+            continue
+        if "error" in st:
+            out.append(f"<p>{e(r)}: {e(st['error'])}</p>")
+            continue
+        out.append(f"<p><b>replica {e(r)}</b>: goroutines {st['total_before']} before the load, {_fmt(st.get('total_peak'))} at the peak, "
+                   f"{st['total_after']} {'after it' if st['to'] == 'after' else 'at its end'}; "
+                   f"{st['stacks_grown']} stack(s) in the project's own code grew by 5 or more.</p>")
+        if st["top"]:
+            out.append("<table><tr><th>growth</th><th>blocking call</th><th>own code</th><th>top frames</th></tr>")
+            for g in st["top"]:
+                out.append(f"<tr><td>+{g['growth']} ({g['before']} -> {g['after']})</td><td>{e(g['blocking_call'])}"
+                           f"{'<br><small>' + e(g['wait']) + '</small>' if g['wait'] else ''}</td><td>{e(g['own_frame'])}</td>"
+                           f"<td><pre>{e(chr(10).join(g['frames']))}</pre></td></tr>")
+            out.append("</table>")
+    for c in v.get("captures", []):
+        out.append(f"<p>Captured: <code>{e(c['file'])}</code> - open with <code>{e(c['open'])}</code></p>")
+    return "\n".join(out)
 
 
 def _crosscheck_note(v: dict) -> str:
@@ -101,7 +140,7 @@ def markdown(summary: dict) -> str:
             lines.append(f"- {comp} died during the load (exit status {d.get('exit')})")
         for e in v["expectations"]:
             mark = "ok  " if e["holds"] else "FAIL"
-            lines.append(f"- {mark} {e['metric']} {e['op']} {e['value']:g} (measured {_fmt(e['actual'])}){' - ' + e['why'] if e['why'] else ''}")
+            lines.append(f"- {mark} {e['metric']} {e['op']} {_fmt(e['value'])} (measured {_fmt(e['actual'])}){' - ' + e['why'] if e['why'] else ''}")
         lines.append("")
     lines.append(f"Verdict: {summary['verdict'].upper()}")
     return "\n".join(lines)
@@ -136,12 +175,15 @@ def render_html(summary: dict, description: str, png: bytes) -> str:
     for label, cells in table_rows(summary):
         out.append(f"<tr><th style='text-align:left'>{e(label)}</th>" + "".join(f"<td>{e(c)}</td>" for c in cells) + "</tr>")
     out.append("</table>")
+    out.append("<h2>Where it leaks: goroutine stacks that grew from before the load to after it</h2>")
+    for name, v in summary["variants"].items():
+        out.append(f"<h3>{e(name)}</h3>" + (_stacks_html(v) or "<p>No goroutine dumps in this run.</p>"))
     out.append("<h2>Verdict against the scenario's expectations</h2>")
     for name, v in summary["variants"].items():
         out.append(f"<h3>{e(name)}: <span class='{v['verdict']}'>{e(v['verdict'].upper())}</span></h3>")
         out.append("<table><tr><th>expectation</th><th>measured</th><th></th><th>why</th></tr>")
         for x in v["expectations"]:
-            out.append(f"<tr><td>{e(x['metric'])} {e(x['op'])} {x['value']:g}</td><td>{e(_fmt(x['actual']))}</td>"
+            out.append(f"<tr><td>{e(x['metric'])} {e(x['op'])} {e(_fmt(x['value']))}</td><td>{e(_fmt(x['actual']))}</td>"
                        f"<td class='{'pass' if x['holds'] else 'fail'}'>{'holds' if x['holds'] else 'FAILS'}</td><td>{e(x['why'])}</td></tr>")
         out.append("</table>")
         out.append(f"<p>Cross-check: {e(_crosscheck_note(v))}. Error log: {e(_fmt(v['gateway']['error_log']))}.</p>")

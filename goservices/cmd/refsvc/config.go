@@ -17,6 +17,7 @@ type config struct {
 	pattern, variant, name      string
 	maxConnsPerHost             int
 	clientTimeout               time.Duration
+	leakwatchInterval           time.Duration
 	constructor                 svc.Constructor
 }
 
@@ -32,6 +33,7 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.variant, "variant", "", "variant of the pattern, e.g. buggy or fixed")
 	fs.IntVar(&c.maxConnsPerHost, "max-conns-per-host", 20, "outbound Transport.MaxConnsPerHost (and MaxIdleConnsPerHost)")
 	fs.DurationVar(&c.clientTimeout, "client-timeout", time.Second, "http.Client.Timeout for the client-timeout variant")
+	fs.DurationVar(&c.leakwatchInterval, "leakwatch-interval", time.Second, "how often leakwatch samples goroutines for leaks (leakwatch_* metrics); 0 disables")
 	fs.StringVar(&c.name, "name", "refsvc", "replica name for logs, answers and metric labels")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -57,6 +59,9 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	}
 	if c.clientTimeout <= 0 {
 		errs = append(errs, errors.New("-client-timeout must be > 0"))
+	}
+	if c.leakwatchInterval < 0 {
+		errs = append(errs, errors.New("-leakwatch-interval must be >= 0 (0 disables)"))
 	}
 	if c.name == "" {
 		errs = append(errs, errors.New("-name must not be empty"))

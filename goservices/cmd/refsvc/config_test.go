@@ -28,15 +28,16 @@ func TestParseConfigRejects(t *testing.T) {
 		args []string
 		want string
 	}{
-		"public addr":       {args("-addr", "0.0.0.0:8081"), "-addr"},
-		"empty host addr":   {args("-addr", ":8081"), "-addr"},
-		"public admin":      {args("-admin-addr", "192.168.1.5:9081"), "-admin-addr"},
-		"remote dependency": {args("-dependency", "http://10.0.0.1:4567"), "-dependency"},
-		"unknown variant":   {args("-variant", "nope"), "known: buggy, client-timeout, fixed, request-context"},
-		"unknown pattern":   {args("-pattern", "nope"), "known: unclosed-body"},
-		"zero conns":        {args("-max-conns-per-host", "0"), "max-conns-per-host"},
-		"same addrs":        {args("-admin-addr", "127.0.0.1:8081"), "must differ"},
-		"missing addr":      {[]string{"-variant", "fixed"}, "-addr"},
+		"public addr":        {args("-addr", "0.0.0.0:8081"), "-addr"},
+		"empty host addr":    {args("-addr", ":8081"), "-addr"},
+		"public admin":       {args("-admin-addr", "192.168.1.5:9081"), "-admin-addr"},
+		"remote dependency":  {args("-dependency", "http://10.0.0.1:4567"), "-dependency"},
+		"unknown variant":    {args("-variant", "nope"), "known: buggy, client-timeout, fixed, request-context"},
+		"unknown pattern":    {args("-pattern", "nope"), "known: unclosed-body"},
+		"zero conns":         {args("-max-conns-per-host", "0"), "max-conns-per-host"},
+		"negative leakwatch": {args("-leakwatch-interval", "-1s"), "leakwatch-interval"},
+		"same addrs":         {args("-admin-addr", "127.0.0.1:8081"), "must differ"},
+		"missing addr":       {[]string{"-variant", "fixed"}, "-addr"},
 	}
 	for name, tc := range cases {
 		_, err := parseConfig(tc.args, io.Discard)

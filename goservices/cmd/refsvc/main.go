@@ -21,6 +21,7 @@ import (
 	"gatewaylab/goservices/internal/metrics"
 	"gatewaylab/goservices/internal/pool"
 	"gatewaylab/goservices/internal/svc"
+	"gatewaylab/goservices/leakwatch"
 )
 
 func main() {
@@ -47,6 +48,13 @@ func run(cfg config, log *slog.Logger) error {
 	}
 	if err := metrics.RegisterBuildInfo(reg, cfg.pattern, cfg.variant, cfg.name); err != nil {
 		return err
+	}
+	var watch *leakwatch.Watcher
+	if cfg.leakwatchInterval > 0 {
+		watch = leakwatch.New(leakwatch.Options{Interval: cfg.leakwatchInterval, Module: "gatewaylab/goservices"})
+		if err := watch.Register(reg); err != nil {
+			return err
+		}
 	}
 	env := svc.Env{
 		Client:        pool.NewClient(stats, cfg.maxConnsPerHost),
@@ -90,6 +98,9 @@ func run(cfg config, log *slog.Logger) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	if watch != nil {
+		go watch.Run(ctx) // returns on SIGTERM/SIGINT with the servers
+	}
 	errc := make(chan error, len(servers))
 	for i, s := range servers {
 		go func() { errc <- s.Serve(lns[i]) }()
