@@ -5,8 +5,11 @@
 //	if err := w.Register(prometheus.DefaultRegisterer); err != nil { ... }
 //	go w.Run(ctx) // returns when ctx is cancelled
 //
-// A stack is a candidate when its count grew in at least Growths of the last
-// Window samples and it holds more than Floor goroutines. Each sample is one
+// A stack is a candidate when it holds more than Floor goroutines, (unless
+// AllStacks) one of its frames is your own code, and it is either growing
+// (its count grew in at least Growths of the last Window samples) or stuck
+// (it gained more than Floor goroutines since it was first seen and lost none
+// over the last Window samples: a leak that stopped growing is still a leak). Each sample is one
 // runtime.GoroutineProfile call plus a map update; stacks are symbolized
 // only when they first become candidates, so a sample stays cheap.
 //
@@ -38,6 +41,10 @@ type Options struct {
 	Growths   int           // growths within Window that make a candidate; default 3, at most Window
 	Floor     int           // a candidate holds more than Floor goroutines; default 10
 	MaxStacks int           // candidates exported with top/own labels; default 5
+	// AllStacks also flags stacks with no frame of your own code. Off by
+	// default: a connection pool filling up (net/http's readLoop/writeLoop)
+	// grows like a leak for a while and is not one.
+	AllStacks bool
 }
 
 // Stack is one candidate leak, as of the last sample.
@@ -67,6 +74,8 @@ type Watcher struct {
 type stackState struct {
 	count    int
 	history  uint32 // bit i set: the count grew i samples ago
+	base     int    // fewest goroutines seen; 0 when the stack appeared after the first sample
+	kept     int    // samples in a row without a decrease
 	top, own string // filled when the stack is first a candidate
 	named    bool
 }
@@ -154,19 +163,33 @@ func (w *Watcher) Sample() {
 		st := w.stacks[key]
 		if st == nil {
 			st = &stackState{}
+			if w.samples == 0 {
+				st.base = n // already there when watching began: not our growth to judge
+			}
 			w.stacks[key] = st
 		}
 		st.history = (st.history << 1) & mask
 		if n > st.count {
 			st.history |= 1
 		}
+		if n < st.count {
+			st.kept = 0
+		} else {
+			st.kept++
+		}
+		st.base = min(st.base, n)
 		st.count = n
-		if n <= w.opts.Floor || bits.OnesCount32(st.history) < w.opts.Growths {
+		growing := bits.OnesCount32(st.history) >= w.opts.Growths
+		stuck := n-st.base > w.opts.Floor && st.kept >= w.opts.Window
+		if n <= w.opts.Floor || !(growing || stuck) {
 			continue
 		}
 		if !st.named {
 			st.top, st.own = name(key, w.opts.Module)
 			st.named = true
+		}
+		if st.own == "" && !w.opts.AllStacks {
+			continue
 		}
 		w.candidates = append(w.candidates, Stack{Top: st.top, Own: st.own, Count: n})
 	}

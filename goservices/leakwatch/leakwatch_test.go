@@ -93,12 +93,57 @@ func TestGrowingStackIsFlaggedThenForgiven(t *testing.T) {
 	if c[0].Top != module+"/leakwatch.parkOnChan" || !strings.HasPrefix(c[0].Own, "goservices/leakwatch/leakwatch_test.go:") || c[0].Count != 18 {
 		t.Fatalf("wrong candidate %+v", c[0])
 	}
-	// Growth stops: after 3 flat samples only 2 of the last 5 grew.
+	// Growth stops, the goroutines stay: stuck, still a leak.
+	for range 5 {
+		w.Sample()
+	}
+	if c := w.Candidates(); len(c) != 1 {
+		t.Fatalf("stuck goroutines no longer flagged after 5 flat samples: %+v", c)
+	}
+}
+
+func TestAJumpThatStaysIsFlaggedOnceItHasStayed(t *testing.T) {
+	w := New(Options{Module: module})
+	w.Sample() // watching begins before the leak
+	release := make(chan struct{})
+	defer close(release)
+	leak(t, w, 1, 15, "parkOnChan", func(done func()) { go func() { defer done(); parkOnChan(release) }() })
 	for range 3 {
 		w.Sample()
 	}
 	if c := w.Candidates(); len(c) != 0 {
-		t.Fatalf("still flagged after 3 flat samples: %+v", c)
+		t.Fatalf("flagged after 4 samples: %+v", c)
+	}
+	w.Sample()
+	if c := w.Candidates(); len(c) != 1 || c[0].Count != 15 {
+		t.Fatalf("a jump of 15 kept for 5 samples is not flagged: %+v", c)
+	}
+}
+
+func TestGoroutinesThatComeAndGoAreNotStuck(t *testing.T) {
+	w := New(Options{Module: module})
+	w.Sample()
+	var batches []chan struct{}
+	add := func() {
+		r := make(chan struct{})
+		batches = append(batches, r)
+		leak(t, w, 1, 12, "parkOnChan", func(done func()) { go func() { defer done(); parkOnChan(r) }() })
+	}
+	add()
+	for range 5 { // the level swings between 12 and 24 goroutines
+		add()
+		close(batches[0])
+		batches = batches[1:]
+		for parked("parkOnChan") > 12*len(batches) {
+			time.Sleep(time.Millisecond)
+		}
+		w.Sample()
+	}
+	for _, r := range batches {
+		close(r)
+	}
+	if c := w.Candidates(); len(c) != 0 {
+		t.Fatalf("a stack that keeps losing goroutines was flagged: %+v", c)
 	}
 }
 
@@ -283,6 +328,19 @@ func BenchmarkPprofDebug1Text(b *testing.B) {
 		buf.Reset()
 		if err := pprof.Lookup("goroutine").WriteTo(&buf, 1); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestStacksOutsideOwnCodeAreIgnoredUnlessAsked(t *testing.T) {
+	for _, all := range []bool{false, true} {
+		w := New(Options{Module: "example.com/other", AllStacks: all})
+		release := make(chan struct{})
+		leak(t, w, 3, 6, "parkOnChan", func(done func()) { go func() { defer done(); parkOnChan(release) }() })
+		got := len(w.Candidates())
+		close(release)
+		if want := map[bool]int{false: 0, true: 1}[all]; got != want {
+			t.Fatalf("AllStacks=%v: %d candidates, want %d", all, got, want)
 		}
 	}
 }

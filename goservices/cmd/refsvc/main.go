@@ -11,8 +11,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +20,7 @@ import (
 	"gatewaylab/goservices/internal/pool"
 	"gatewaylab/goservices/internal/svc"
 	"gatewaylab/goservices/leakwatch"
+	"gatewaylab/goservices/lifecycle"
 )
 
 func main() {
@@ -96,10 +95,14 @@ func run(cfg config, log *slog.Logger) error {
 		}
 		lns = append(lns, ln)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
+	// One root context, cancelled on SIGTERM/SIGINT, for handlers and background work.
+	life := lifecycle.New(context.Background(), log)
+	ctx := life.Context()
+	for _, s := range servers {
+		s.BaseContext = func(net.Listener) context.Context { return ctx }
+	}
 	if watch != nil {
-		go watch.Run(ctx) // returns on SIGTERM/SIGINT with the servers
+		life.Go(watch.Run)
 	}
 	errc := make(chan error, len(servers))
 	for i, s := range servers {
@@ -123,6 +126,9 @@ func run(cfg config, log *slog.Logger) error {
 			log.Warn("shutdown deadline passed, closing", "addr", s.Addr, "err", err)
 			s.Close()
 		}
+	}
+	if err := life.Shutdown(time.Second); err != nil {
+		log.Warn("background work did not stop", "err", err)
 	}
 	return serveErr
 }
