@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="deep capture during the inject phase: trace (runtime/trace of each replica), "
                           "tcpdump (nginx->replica traffic), or both comma-separated. Off by default")
     sub.add_parser("list", help="list the scenarios")
+    ex = sub.add_parser("explain", help="the story of a scenario, what to watch, and the buggy-vs-fixed code")
+    ex.add_argument("name")
     goroutines_cli.add_parser(sub)
     check = sub.add_parser("check", help="validate scenario files without running anything")
     check.add_argument("names", nargs="*", help="names or paths (default: every scenario)")
@@ -48,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
             for name in args.names or scenarios.available():
                 scenarios.load(name)
                 print(f"{name}: valid")
+            return 0
+        if args.command == "explain":
+            from harness.explain import explain
+
+            print(explain(scenarios.load(args.name)), end="")
             return 0
         if args.command == "goroutines":
             return goroutines_cli.run(args)

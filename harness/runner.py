@@ -157,6 +157,7 @@ def run(scenario: Scenario, variants: list[str], tools: Tools, run_dir: Path, de
 def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, journal: Journal,
                 registry: leftovers.Registry, capture_kinds: tuple[str, ...] = ()) -> None:
     folder.mkdir(parents=True)
+    scenario = scenario.resolve(variant)
     topology = build(scenario, variant)
     progress = Progress()
     with LocalStack(topology, tools, folder, journal, registry) as stack:

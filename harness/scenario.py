@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -57,9 +57,15 @@ class Replica(Strict):
     variant: Name | None = None
 
 
+ParamKey = Annotated[str, Field(pattern=r"^[a-z][a-z_]{0,31}$")]
+ParamValue = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")] | int | float
+
+
 class Service(Strict):
     max_conns_per_host: int = Field(20, ge=1, le=1000)
     client_timeout_ms: int = Field(1000, ge=1, le=600_000)
+    # Pattern-specific settings, passed to refsvc as -param key=value; refsvc checks them.
+    params: dict[ParamKey, ParamValue] = {}
 
 
 class Gateway(Strict):
@@ -175,7 +181,17 @@ class Expectation(Strict):
 
 class Variant(Strict):
     description: str = ""
+    # The refsvc variant the replicas under test run; default: this variant's name.
+    build: Name | None = None
+    # Overrides of the scenario's settings for this variant only (validated merged).
+    params: dict[ParamKey, ParamValue] = {}
+    gateway: dict[str, Any] = {}
+    load: dict[str, Any] = {}
+    toxics: list[Toxic] | None = None
     expect: list[Expectation] = []
+
+    def overrides(self) -> bool:
+        return bool(self.params or self.gateway or self.load or self.toxics is not None)
 
 
 class Scenario(Strict):
@@ -202,9 +218,12 @@ class Scenario(Strict):
         if self.pattern not in PATTERNS:
             raise ValueError(f"pattern {self.pattern!r} is unknown; known: {sorted(PATTERNS)}")
         known = PATTERNS[self.pattern]
-        for v in self.variants:
-            if v not in known:
-                raise ValueError(f"variant {v!r} does not exist for pattern {self.pattern!r}; known: {list(known)}")
+        for name, v in self.variants.items():
+            build = v.build or name
+            if build not in known:
+                what = f"variant {name!r}" if v.build is None else f"variants.{name}.build {build!r}"
+                raise ValueError(f"{what} does not exist for pattern {self.pattern!r}; known builds: {list(known)}"
+                                 + ("" if v.build else " (or give the variant a build: one of them)"))
         for v in self.default_variants:
             if v not in self.variants:
                 raise ValueError(f"default_variants names {v!r}, which is not under variants: {list(self.variants)}")
@@ -225,6 +244,14 @@ class Scenario(Strict):
                         raise ValueError(f"toxic {t.name!r} names replica {r!r}; replicas are {names}")
         if len({t.name for t in self.toxics}) != len(self.toxics):
             raise ValueError("toxic names must be unique")
+        for vname, v in self.variants.items():
+            if v.overrides():
+                try:
+                    self.resolve(vname)
+                except ValidationError as e:
+                    problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg'].removeprefix('Value error, ')}"
+                                         for err in e.errors(include_url=False))
+                    raise ValueError(f"variants.{vname} overrides do not give a valid scenario: {problems}") from None
         for vname, v in self.variants.items():
             for e in v.expect:
                 if not metric_known(e.metric, names):
@@ -251,7 +278,25 @@ class Scenario(Strict):
 
     def replica_variants(self, variant: str) -> dict[str, str]:
         """Which build each replica runs when `variant` is under test."""
-        return {r.name: r.variant or variant for r in self.replicas}
+        build = self.variants[variant].build or variant if variant in self.variants else variant
+        return {r.name: r.variant or build for r in self.replicas}
+
+    def resolve(self, variant: str) -> "Scenario":
+        """The scenario as `variant` runs it: its overrides applied, validated."""
+        v = self.variants[variant]
+        if not v.overrides():
+            return self
+        data = self.model_dump(mode="json")
+        data["gateway"].update(v.gateway)
+        data["load"].update(v.load)
+        if v.toxics is not None:
+            data["toxics"] = [t.model_dump(mode="json") for t in v.toxics]
+        data["service"]["params"] = {**data["service"]["params"], **v.params}
+        plain = v.model_dump(mode="json")
+        plain.update(params={}, gateway={}, load={}, toxics=None)  # applied: the resolved model holds them
+        data["variants"] = {variant: plain}
+        data["default_variants"] = [variant]
+        return Scenario.model_validate(data)
 
     def phase(self, name: str) -> Phase:
         return next(p for p in self.phases if p.name == name)

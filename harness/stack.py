@@ -113,6 +113,7 @@ class LocalStack:
                         "-dependency", f"http://{dep}", "-pattern", r.pattern, "-variant", r.variant,
                         "-max-conns-per-host", str(r.max_conns_per_host),
                         "-client-timeout", f"{r.client_timeout_ms}ms", "-name", r.name,
+                        *(arg for k, v in r.params for arg in ("-param", f"{k}={v}")),
                     ],
                     lambda p, admin=admin: lambda: _answers(f"http://127.0.0.1:{p}/healthz")()
                     and _answers(f"http://127.0.0.1:{admin}/healthz")(),

@@ -19,6 +19,7 @@ class Replica:
     variant: str
     max_conns_per_host: int
     client_timeout_ms: int
+    params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,9 @@ class Topology:
 
 
 def build(scenario: Scenario, variant: str) -> Topology:
+    """The topology of one variant; `scenario` is already resolved for it."""
     builds = scenario.replica_variants(variant)
+    params = tuple(sorted((k, str(v)) for k, v in scenario.service.params.items()))
     replicas = tuple(
         Replica(
             name=name,
@@ -49,6 +52,7 @@ def build(scenario: Scenario, variant: str) -> Topology:
             variant=builds[name],
             max_conns_per_host=scenario.service.max_conns_per_host,
             client_timeout_ms=scenario.service.client_timeout_ms,
+            params=params,
         )
         for name in builds
     )

@@ -77,3 +77,12 @@ def test_refsvc_knows_the_patterns_the_harness_validates():
         assert out.returncode == 2
         for v in variants:
             assert v in out.stderr, (pattern, v, out.stderr)
+
+
+def test_explain_shows_the_story_and_the_code_difference():
+    out = gatewaylab("explain", "unclosed-body")
+    assert out.returncode == 0, out.stderr
+    assert "Outbound response body never closed" in out.stdout
+    assert "Code: buggy -> fixed" in out.stdout
+    assert "+\t\tdefer resp.Body.Close()" in out.stdout
+    assert "expects replicas.a.ejection_episodes >= 2" in out.stdout

@@ -188,3 +188,16 @@ def test_live_snapshot_to_file(fixed_service, tmp_path, capsys):
     assert cli("snapshot", fixed_service + "/debug/pprof/", "-o", str(out)) == 0
     assert parse(out.read_text()).total >= 3
     assert "saved" in capsys.readouterr().err
+
+
+def test_cli_diff_of_a_saved_dump_against_a_live_url(fixed_service, tmp_path):
+    """The installed command, as a user runs it: a file from before, the live endpoint now."""
+    import subprocess
+    import sys
+
+    before = tmp_path / "before.txt"
+    before.write_text(goroutines.fetch(fixed_service))
+    out = subprocess.run([sys.executable, "-m", "harness", "goroutines", "diff", str(before), fixed_service, "--threshold", "5"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert "no stack grew by 5 or more" in out.stdout

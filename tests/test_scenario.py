@@ -93,3 +93,36 @@ def test_expectation_paths():
 def test_non_mapping_is_refused():
     with pytest.raises(ScenarioError, match="mapping"):
         sc.parse(textwrap.dedent("- a\n- b\n"), "y.yaml")
+
+
+def with_variant(name, **fields):
+    data = yaml.safe_load(GOOD)
+    data["variants"][name] = fields
+    return data
+
+
+def test_variant_overrides_resolve():
+    data = with_variant("post-500", build="buggy", gateway={"proxy_next_upstream": ["error", "timeout", "http_500"]},
+                        load={"endpoints": [{"path": "/api/item", "method": "POST", "body_bytes": 10}]},
+                        params={"budget": "100ms"}, toxics=[])
+    s = sc.parse(yaml.safe_dump(data), "x.yaml")
+    r = s.resolve("post-500")
+    assert r.gateway.proxy_next_upstream == ["error", "timeout", "http_500"]
+    assert r.load.endpoints[0].method == "POST" and r.load.rate == s.load.rate
+    assert r.toxics == [] and r.service.params == {"budget": "100ms"}
+    assert s.replica_variants("post-500") == {"a": "buggy", "b": "fixed"}
+    assert s.resolve("buggy") is s
+
+
+@pytest.mark.parametrize("fields, says", [
+    ({"build": "nope"}, "variants.odd.build 'nope' does not exist"),
+    ({"build": "buggy", "gateway": {"max_fails": "lots"}}, "variants.odd overrides do not give a valid scenario: gateway.max_fails"),
+    ({"build": "buggy", "load": {"duration_s": 5}}, "variants.odd overrides"),
+    ({"build": "buggy", "params": {"Bad-Key": 1}}, "variants.odd.params"),
+    ({"build": "buggy", "params": {"budget": "1; rm"}}, "variants.odd.params.budget"),
+    ({}, "variant 'odd' does not exist"),
+])
+def test_bad_variant_overrides_are_named(fields, says):
+    with pytest.raises(ScenarioError) as e:
+        sc.parse(yaml.safe_dump(with_variant("odd", **fields)), "x.yaml")
+    assert says in str(e.value)

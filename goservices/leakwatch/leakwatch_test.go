@@ -3,6 +3,8 @@ package leakwatch
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
 	"reflect"
 	"runtime"
 	"runtime/pprof"
@@ -342,5 +344,31 @@ func TestStacksOutsideOwnCodeAreIgnoredUnlessAsked(t *testing.T) {
 		if want := map[bool]int{false: 0, true: 1}[all]; got != want {
 			t.Fatalf("AllStacks=%v: %d candidates, want %d", all, got, want)
 		}
+	}
+}
+
+// embedded wraps a net.Conn the way a counting dialer does: Read is promoted.
+type embedded struct{ net.Conn }
+
+func TestPromotedMethodsOfOwnWrappersAreNotOwnCode(t *testing.T) {
+	w := New(Options{Module: module})
+	w.Sample()
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 15 { // like an idle pool's readLoops: library code reading through our wrapper
+		a, b := net.Pipe()
+		conns = append(conns, a, b)
+		go io.ReadFull(embedded{a}, make([]byte, 1))
+	}
+	for range 7 {
+		time.Sleep(5 * time.Millisecond)
+		w.Sample()
+	}
+	if c := w.Candidates(); len(c) != 0 {
+		t.Fatalf("library goroutines reading through an embedded wrapper were flagged: %+v", c)
 	}
 }

@@ -1,5 +1,5 @@
 // Package patterns lists every scenario; add a new one as its own package
-// with a Variants map and one line here.
+// with a Pattern value and one line here.
 package patterns
 
 import (
@@ -9,24 +9,31 @@ import (
 	"strings"
 
 	"gatewaylab/goservices/internal/svc"
+	"gatewaylab/goservices/patterns/orphansubscriber"
+	"gatewaylab/goservices/patterns/unbufferedchan"
 	"gatewaylab/goservices/patterns/unclosedbody"
+	"gatewaylab/goservices/patterns/unreadrequestbody"
 )
 
-var registry = map[string]map[string]svc.Constructor{
-	unclosedbody.Name: unclosedbody.Variants,
+var registry = map[string]svc.Pattern{
+	unclosedbody.Name:      unclosedbody.Pattern,
+	unbufferedchan.Name:    unbufferedchan.Pattern,
+	orphansubscriber.Name:  orphansubscriber.Pattern,
+	unreadrequestbody.Name: unreadrequestbody.Pattern,
 }
 
-// Lookup returns the constructor for pattern/variant, or an error naming the known ones.
-func Lookup(pattern, variant string) (svc.Constructor, error) {
-	variants, ok := registry[pattern]
+// Lookup returns the pattern and the constructor of its variant, or an error
+// naming the known ones.
+func Lookup(pattern, variant string) (svc.Pattern, svc.Constructor, error) {
+	p, ok := registry[pattern]
 	if !ok {
-		return nil, fmt.Errorf("unknown pattern %q (known: %s)", pattern, strings.Join(keys(registry), ", "))
+		return svc.Pattern{}, nil, fmt.Errorf("unknown pattern %q (known: %s)", pattern, strings.Join(keys(registry), ", "))
 	}
-	c, ok := variants[variant]
+	c, ok := p.Variants[variant]
 	if !ok {
-		return nil, fmt.Errorf("unknown variant %q for pattern %q (known: %s)", variant, pattern, strings.Join(keys(variants), ", "))
+		return p, nil, fmt.Errorf("unknown variant %q for pattern %q (known: %s)", variant, pattern, strings.Join(keys(p.Variants), ", "))
 	}
-	return c, nil
+	return p, c, nil
 }
 
 func keys[V any](m map[string]V) []string {

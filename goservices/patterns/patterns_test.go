@@ -1,22 +1,62 @@
 package patterns
 
 import (
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLookup(t *testing.T) {
-	for _, v := range []string{"buggy", "fixed", "client-timeout", "request-context"} {
-		if _, err := Lookup("unclosed-body", v); err != nil {
-			t.Errorf("Lookup(unclosed-body, %s): %v", v, err)
+	for pattern, variants := range map[string][]string{
+		"unclosed-body":       {"buggy", "fixed", "client-timeout", "request-context"},
+		"unbuffered-chan":     {"buggy", "fixed"},
+		"orphan-subscriber":   {"buggy", "fixed"},
+		"unread-request-body": {"buggy", "fixed"},
+	} {
+		for _, v := range variants {
+			p, c, err := Lookup(pattern, v)
+			if err != nil || c == nil || p.Name != pattern {
+				t.Errorf("Lookup(%s, %s): %v", pattern, v, err)
+			}
+		}
+		if p, _, _ := Lookup(pattern, "buggy"); len(p.Variants) != len(variants) {
+			t.Errorf("%s has variants %v, want %v", pattern, keys(p.Variants), variants)
 		}
 	}
-	_, err := Lookup("unclosed-body", "nope")
+	_, _, err := Lookup("unclosed-body", "nope")
 	if err == nil || !strings.Contains(err.Error(), "buggy, client-timeout, fixed, request-context") {
 		t.Errorf("unknown variant error = %v", err)
 	}
-	_, err = Lookup("nope", "buggy")
-	if err == nil || !strings.Contains(err.Error(), "unclosed-body") {
+	_, _, err = Lookup("nope", "buggy")
+	if err == nil || !strings.Contains(err.Error(), "orphan-subscriber, unbuffered-chan, unclosed-body, unread-request-body") {
 		t.Errorf("unknown pattern error = %v", err)
+	}
+}
+
+func TestRegistryShape(t *testing.T) {
+	for name, p := range registry {
+		if p.Name != name {
+			t.Errorf("registry key %q holds pattern %q", name, p.Name)
+		}
+		for _, m := range p.RouteMethods() {
+			if m != http.MethodGet && m != http.MethodPost {
+				t.Errorf("%s: unexpected method %q", name, m)
+			}
+		}
+		// CheckParams understands only these default types.
+		for key, def := range p.Params {
+			switch def.(type) {
+			case time.Duration, int:
+			default:
+				t.Errorf("%s: param %s has default of type %T", name, key, def)
+			}
+		}
+	}
+	if m := registry["unread-request-body"].RouteMethods(); len(m) != 1 || m[0] != "POST" {
+		t.Errorf("unread-request-body methods = %v, want [POST]", m)
+	}
+	if m := registry["unbuffered-chan"].RouteMethods(); len(m) != 1 || m[0] != "GET" {
+		t.Errorf("unbuffered-chan methods = %v, want [GET]", m)
 	}
 }

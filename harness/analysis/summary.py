@@ -40,6 +40,7 @@ class VariantData:
 
 
 def load_variant(run_dir: Path, variant: str, scenario: Scenario) -> VariantData:
+    scenario = scenario.resolve(variant) if variant in scenario.variants else scenario
     folder = run_dir / "variants" / variant
     stack = records.stack(folder)
     amap = gateway.addr_map(stack)
@@ -216,6 +217,7 @@ def check(expect: list[Expectation], summary: dict) -> list[dict]:
 
 
 def variant_summary(data: VariantData, scenario: Scenario) -> dict:
+    scenario = scenario.resolve(data.name) if data.name in scenario.variants else scenario
     slow_ms = scenario.analysis.slow_ms
     t0 = data.t0
     t_end = float(data.meta.get("t_end", data.requests["end"].max() if len(data.requests) else t0))

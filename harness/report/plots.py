@@ -77,6 +77,9 @@ def timeline(variants: list[VariantData], phases: list[tuple[str, float, float]]
                 ax_pool.plot(t, mine["pool_in_use"], color=colors[r], label=f"{r} in use")
             if "pool_waiters" in mine:
                 ax_pool.plot(t, mine["pool_waiters"], color=colors[r], ls="--", label=f"{r} waiting")
+            if "leak_candidates" in mine and (mine["leak_candidates"] > 0).any():
+                flagged = float(mine.loc[mine["leak_candidates"] > 0, "t"].min()) - data.t0
+                ax_gor.axvline(flagged, color=colors[r], ls="-.", lw=1.2, label=f"leak-watch flagged {r}")
         for ax in axes[:, c]:
             for start, end, _ in toxic_windows(data):
                 ax.axvspan(start, end, color="#b9b3ff", alpha=0.25, lw=0)

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
+	"strings"
 	"time"
 
 	"gatewaylab/goservices/internal/loopback"
@@ -18,12 +20,33 @@ type config struct {
 	maxConnsPerHost             int
 	clientTimeout               time.Duration
 	leakwatchInterval           time.Duration
+	params                      paramFlag // -param key=value, checked against the pattern's params
+	methods                     []string  // methods /api/item answers; others get 405
 	constructor                 svc.Constructor
+}
+
+var paramKey = regexp.MustCompile(`^[a-z_]+$`)
+
+// paramFlag collects repeated -param key=value flags.
+type paramFlag map[string]string
+
+func (p paramFlag) String() string { return fmt.Sprint(map[string]string(p)) }
+
+func (p paramFlag) Set(s string) error {
+	key, value, ok := strings.Cut(s, "=")
+	if !ok || !paramKey.MatchString(key) {
+		return fmt.Errorf("want key=value with key of [a-z_]+, got %q", s)
+	}
+	if _, dup := p[key]; dup {
+		return fmt.Errorf("%s given twice", key)
+	}
+	p[key] = value
+	return nil
 }
 
 // parseConfig parses and validates flags; any error means exit 2.
 func parseConfig(args []string, out io.Writer) (config, error) {
-	var c config
+	c := config{params: paramFlag{}}
 	fs := flag.NewFlagSet("refsvc", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&c.addr, "addr", "", "service listen address, loopback only (proxied by nginx)")
@@ -35,6 +58,7 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	fs.DurationVar(&c.clientTimeout, "client-timeout", time.Second, "http.Client.Timeout for the client-timeout variant")
 	fs.DurationVar(&c.leakwatchInterval, "leakwatch-interval", time.Second, "how often leakwatch samples goroutines for leaks (leakwatch_* metrics); 0 disables")
 	fs.StringVar(&c.name, "name", "refsvc", "replica name for logs, answers and metric labels")
+	fs.Var(c.params, "param", "pattern parameter key=value, repeatable, e.g. budget=150ms (each pattern lists its own)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -66,9 +90,15 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	if c.name == "" {
 		errs = append(errs, errors.New("-name must not be empty"))
 	}
-	ctor, err := patterns.Lookup(c.pattern, c.variant)
+	p, ctor, err := patterns.Lookup(c.pattern, c.variant)
 	if err != nil {
 		errs = append(errs, err)
+	}
+	if p.Name != "" {
+		if err := p.CheckParams(c.params); err != nil {
+			errs = append(errs, err)
+		}
+		c.methods = p.RouteMethods()
 	}
 	c.constructor = ctor
 	return c, errors.Join(errs...)

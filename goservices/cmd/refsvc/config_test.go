@@ -23,6 +23,28 @@ func TestParseConfigOK(t *testing.T) {
 	}
 }
 
+func TestParseConfigParamsAndMethods(t *testing.T) {
+	c, err := parseConfig(args("-pattern", "unbuffered-chan", "-param", "budget=0s"), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.params["budget"] != "0s" || len(c.methods) != 1 || c.methods[0] != "GET" {
+		t.Fatalf("params %v methods %v", c.params, c.methods)
+	}
+	c, err = parseConfig(args("-pattern", "unread-request-body"), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.params) != 0 || len(c.methods) != 1 || c.methods[0] != "POST" {
+		t.Fatalf("params %v methods %v", c.params, c.methods)
+	}
+	for _, p := range []string{"orphan-subscriber", "unclosed-body"} {
+		if c, err := parseConfig(args("-pattern", p, "-variant", "fixed"), io.Discard); err != nil || c.methods[0] != "GET" {
+			t.Errorf("%s: methods %v, err %v", p, c.methods, err)
+		}
+	}
+}
+
 func TestParseConfigRejects(t *testing.T) {
 	cases := map[string]struct {
 		args []string
@@ -33,7 +55,14 @@ func TestParseConfigRejects(t *testing.T) {
 		"public admin":       {args("-admin-addr", "192.168.1.5:9081"), "-admin-addr"},
 		"remote dependency":  {args("-dependency", "http://10.0.0.1:4567"), "-dependency"},
 		"unknown variant":    {args("-variant", "nope"), "known: buggy, client-timeout, fixed, request-context"},
-		"unknown pattern":    {args("-pattern", "nope"), "known: unclosed-body"},
+		"unknown pattern":    {args("-pattern", "nope"), "known: orphan-subscriber, unbuffered-chan, unclosed-body, unread-request-body"},
+		"param no equals":    {args("-param", "budget"), "-param"},
+		"param bad key":      {args("-param", "Budget=1s"), "[a-z_]+"},
+		"param duplicate":    {args("-pattern", "unbuffered-chan", "-param", "budget=1s", "-param", "budget=2s"), "budget given twice"},
+		"param bad value":    {args("-pattern", "unbuffered-chan", "-param", "budget=soon"), `-param budget="soon"`},
+		"param negative":     {args("-pattern", "unbuffered-chan", "-param", "budget=-1s"), `-param budget="-1s"`},
+		"param unknown":      {args("-pattern", "unbuffered-chan", "-param", "timeout=1s"), "(known: budget)"},
+		"param none known":   {args("-param", "budget=1s"), "(known: none)"},
 		"zero conns":         {args("-max-conns-per-host", "0"), "max-conns-per-host"},
 		"negative leakwatch": {args("-leakwatch-interval", "-1s"), "leakwatch-interval"},
 		"same addrs":         {args("-admin-addr", "127.0.0.1:8081"), "must differ"},

@@ -1,5 +1,6 @@
-// Command refsvc is a reference service replica: GET /api/item calls the
-// dependency through one shared http.Client using the chosen pattern/variant.
+// Command refsvc is a reference service replica: /api/item (GET unless the
+// pattern declares other methods) runs the chosen pattern/variant, calling the
+// dependency through one shared http.Client.
 package main
 
 import (
@@ -60,11 +61,9 @@ func run(cfg config, log *slog.Logger) error {
 		DependencyURL: cfg.dependency,
 		Replica:       cfg.name,
 		ClientTimeout: cfg.clientTimeout,
+		Params:        cfg.params,
 	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /api/item", cfg.constructor(env)) // other methods get 405
-	mux.HandleFunc("GET /healthz", healthz)
-	service, err := metrics.Instrument(reg, mux)
+	service, err := metrics.Instrument(reg, serviceMux(cfg.methods, cfg.constructor(env)))
 	if err != nil {
 		return err
 	}
@@ -109,7 +108,7 @@ func run(cfg config, log *slog.Logger) error {
 		go func() { errc <- s.Serve(lns[i]) }()
 	}
 	log.Info("listening", "addr", cfg.addr, "admin", cfg.adminAddr, "pattern", cfg.pattern,
-		"variant", cfg.variant, "dependency", cfg.dependency, "max_conns_per_host", cfg.maxConnsPerHost)
+		"variant", cfg.variant, "params", cfg.params, "methods", cfg.methods, "dependency", cfg.dependency, "max_conns_per_host", cfg.maxConnsPerHost)
 
 	var serveErr error
 	select {
@@ -131,6 +130,16 @@ func run(cfg config, log *slog.Logger) error {
 		log.Warn("background work did not stop", "err", err)
 	}
 	return serveErr
+}
+
+// serviceMux routes /api/item for the pattern's methods only: others get 405.
+func serviceMux(methods []string, item http.Handler) *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, m := range methods {
+		mux.Handle(m+" /api/item", item)
+	}
+	mux.HandleFunc("GET /healthz", healthz)
+	return mux
 }
 
 func healthz(w http.ResponseWriter, r *http.Request) {

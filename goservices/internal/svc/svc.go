@@ -10,10 +10,11 @@ import (
 
 // Env is what a pattern variant is built from.
 type Env struct {
-	Client        *http.Client  // the one shared outbound client of this process
-	DependencyURL string        // base URL, e.g. http://127.0.0.1:4567
-	Replica       string        // replica name, echoed in answers
-	ClientTimeout time.Duration // used by variants that set http.Client.Timeout
+	Client        *http.Client      // the one shared outbound client of this process
+	DependencyURL string            // base URL, e.g. http://127.0.0.1:4567
+	Replica       string            // replica name, echoed in answers
+	ClientTimeout time.Duration     // used by variants that set http.Client.Timeout
+	Params        map[string]string // -param key=value; refsvc checks them against Pattern.Params at start-up
 }
 
 // Constructor builds one variant's handler.
@@ -22,6 +23,12 @@ type Constructor func(Env) http.Handler
 // OK answers 200 {"ok":true,"replica":...}.
 func OK(w http.ResponseWriter, replica string) {
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "replica": replica})
+}
+
+// Degraded answers 200 {"ok":true,"degraded":true,"replica":...}: a fallback
+// answer, so the gateway sees success.
+func Degraded(w http.ResponseWriter, replica string) {
+	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "degraded": true, "replica": replica})
 }
 
 // Fail answers 502 {"ok":false,"error":...} for a failed outbound call.

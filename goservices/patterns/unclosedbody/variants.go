@@ -14,3 +14,6 @@ var Variants = map[string]svc.Constructor{
 	"client-timeout":  ClientTimeout,
 	"request-context": RequestContext,
 }
+
+// Pattern is this scenario as refsvc registers it: GET /api/item, no params.
+var Pattern = svc.Pattern{Name: Name, Variants: Variants}

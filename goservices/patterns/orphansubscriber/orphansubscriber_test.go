@@ -1,0 +1,82 @@
+package orphansubscriber
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"gatewaylab/goservices/internal/pool"
+	"gatewaylab/goservices/internal/stacktest"
+	"gatewaylab/goservices/internal/svc"
+)
+
+// newEnv starts a fast fake dependency: this leak needs no fault.
+func newEnv(t *testing.T) svc.Env {
+	t.Helper()
+	dep := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"ok":true}`)
+	}))
+	client := pool.NewClient(pool.New(), 10)
+	t.Cleanup(func() {
+		client.CloseIdleConnections()
+		dep.Close()
+	})
+	return svc.Env{Client: client, DependencyURL: dep.URL, Replica: "t"}
+}
+
+// drive sends n GETs one after another through a real server and a keep-alive client.
+func drive(t *testing.T, h http.Handler, n int) {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	defer srv.Client().CloseIdleConnections()
+	for i := range n {
+		resp, err := srv.Client().Get(srv.URL + "/api/item")
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: status %d", i, resp.StatusCode)
+		}
+	}
+}
+
+// The orphan: the SDK's subscriber goroutine, parked in its range loop.
+const top, file = "sdk.(*Client).Subscribe.func1+", "/orphansubscriber/sdk/sdk.go:"
+
+func TestBuggyLeaksOneGoroutinePerRequest(t *testing.T) {
+	const n = 50
+	env := newEnv(t)
+	before, _ := stacktest.Count(top, file)
+	g0 := runtime.NumGoroutine()
+	drive(t, Buggy(env), n)
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		got, block := stacktest.Count(top, file)
+		if got-before == n {
+			t.Logf("leaked stack:\n%s", block)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d subscriber goroutines grew by %d, want %d; block:\n%s", got, got-before, n, block)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if g := runtime.NumGoroutine() - g0; g < n {
+		t.Errorf("goroutines grew by %d, want >= %d", g, n)
+	}
+	// The orphans can never be stopped: nothing holds their clients any more.
+}
+
+func TestFixedDoesNotLeak(t *testing.T) {
+	ignore := goleak.IgnoreCurrent() // orphans of the buggy test, if it ran first
+	// Registered first, so it runs after newEnv's cleanup has closed the dependency.
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+	drive(t, Fixed(newEnv(t)), 100)
+}

@@ -1,0 +1,71 @@
+// Package sdk stands in for a third-party client library: NewClient is cheap,
+// so callers make one per request, and Subscribe quietly starts a goroutine
+// that only Close (or SubscribeContext's ctx) ever stops.
+package sdk
+
+import (
+	"context"
+	"net/http"
+	"sync"
+)
+
+// Event is a server-pushed notification. This fake never receives any: a
+// quiet topic is exactly when a forgotten subscription goes unnoticed.
+type Event struct {
+	Topic, Data string
+}
+
+// Client talks to one service.
+type Client struct {
+	base      string
+	http      *http.Client
+	events    chan Event // closed by Close
+	closeOnce sync.Once
+}
+
+// NewClient returns a client for baseURL that sends through hc.
+func NewClient(baseURL string, hc *http.Client) *Client {
+	return &Client{base: baseURL, http: hc, events: make(chan Event, 16)}
+}
+
+// Get sends GET base+path; the caller drains and closes the body.
+func (c *Client) Get(path string) (*http.Response, error) {
+	return c.http.Get(c.base + path)
+}
+
+// Subscribe calls cb for each event on topic, from a goroutine that runs
+// until Close.
+func (c *Client) Subscribe(topic string, cb func(Event)) {
+	go func() {
+		for ev := range c.events { // parks here until Close
+			if ev.Topic == topic {
+				cb(ev)
+			}
+		}
+	}()
+}
+
+// SubscribeContext is Subscribe whose goroutine also ends when ctx is done.
+func (c *Client) SubscribeContext(ctx context.Context, topic string, cb func(Event)) {
+	go func() {
+		for {
+			select {
+			case ev, ok := <-c.events:
+				if !ok {
+					return
+				}
+				if ev.Topic == topic {
+					cb(ev)
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+}
+
+// Close ends every subscription of c. It is safe to call more than once.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() { close(c.events) })
+	return nil
+}
