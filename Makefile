@@ -12,7 +12,7 @@ NAME ?= unclosed-body
 VARIANTS ?=
 PYTEST_ARGS ?=
 
-.PHONY: setup scenario test test-go test-py bench nginx list clean
+.PHONY: setup scenario catalogue test test-go test-py bench nginx list clean
 
 setup: $(VENV)/.installed bin/refsvc $(TOXIPROXY) nginx
 
@@ -40,6 +40,9 @@ nginx:
 
 scenario: setup
 	$(BIN)/gatewaylab run $(NAME) $(if $(VARIANTS),--variant $(VARIANTS))
+
+catalogue: setup
+	$(BIN)/gatewaylab catalogue $(if $(filter all,$(VARIANTS)),--all-variants)
 
 list: $(VENV)/.installed
 	$(BIN)/gatewaylab list

@@ -7,6 +7,7 @@ incomplete), 2 bad input or a broken environment, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -33,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="deep capture during the inject phase: trace (runtime/trace of each replica), "
                           "tcpdump (nginx->replica traffic), or both comma-separated. Off by default")
     sub.add_parser("list", help="list the scenarios")
+    cat = sub.add_parser("catalogue", help="run every scenario's default variants; one summary table")
+    cat.add_argument("--all-variants", action="store_true", help="every variant, not only the defaults")
+    cat.add_argument("--reports", type=Path, default=ROOT / "reports", help="where run folders go (default: reports/)")
+    cat.add_argument("--from", dest="runs", nargs="+", type=Path, metavar="RUN_DIR",
+                     help="build the table from these run folders instead of running anything")
     ex = sub.add_parser("explain", help="the story of a scenario, what to watch, and the buggy-vs-fixed code")
     ex.add_argument("name")
     goroutines_cli.add_parser(sub)
@@ -58,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "goroutines":
             return goroutines_cli.run(args)
+        if args.command == "catalogue":
+            return _catalogue(args)
         if args.command == "report":
             return _report(args.run_dir)
         return _run(args)
@@ -77,8 +85,6 @@ def _list() -> int:
 
 
 def _run(args) -> int:
-    from harness import runner, tools
-
     scenario = scenarios.load(args.name)
     wanted = [v.strip() for item in (args.variant or []) for v in item.split(",") if v.strip()]
     variants = scenarios.pick_variants(scenario, wanted or None)
@@ -88,20 +94,54 @@ def _run(args) -> int:
     for k in capture:
         if k not in CAPTURE_KINDS:
             raise scenarios.ScenarioError(f"--capture {k!r} is unknown; use {' or '.join(CAPTURE_KINDS)} (comma-separated).")
+    return _run_one(scenario, variants, args.reports, args.deadline, capture)[0]
+
+
+def _run_one(scenario, variants: list[str], reports: Path, deadline: float | None = None,
+             capture: tuple[str, ...] = ()) -> tuple[int, Path]:
+    from harness import runner, tools
+
     found = tools.find()
     print(f"gatewaylab: {scenario.name} - {scenario.title}; variants: {', '.join(variants)}", file=sys.stderr)
-    run_dir = runner.prepare(scenario, variants, args.reports)
+    run_dir = runner.prepare(scenario, variants, reports)
     try:
-        runner.run(scenario, variants, found, run_dir, args.deadline, capture)
+        runner.run(scenario, variants, found, run_dir, deadline, capture)
     except (KeyboardInterrupt, runner.Interrupted) as e:
         print(f"\ngatewaylab: interrupted ({e or 'Ctrl-C'}); every process of the run was stopped.", file=sys.stderr)
         _report_incomplete(run_dir)
-        return 130
+        return 130, run_dir
     except GatewaylabError as e:
         print(f"gatewaylab: {e}", file=sys.stderr)
         _report_incomplete(run_dir)
-        return e.exit_code
-    return _report(run_dir)
+        return e.exit_code, run_dir
+    return _report(run_dir), run_dir
+
+
+def _catalogue(args) -> int:
+    from harness import catalogue
+    from harness.report import build
+
+    rows = []
+    if args.runs:
+        for run_dir in args.runs:
+            summary, html = build.write(run_dir)
+            rows += catalogue.rows(summary, html)
+        code = 0 if all(r["verdict"] == "pass" for r in rows) else 1
+    else:
+        loaded = [scenarios.load(n) for n in scenarios.available()]  # all valid before anything starts
+        code = 0
+        for s in loaded:
+            variants = list(s.variants) if args.all_variants else list(s.default_variants)
+            one, run_dir = _run_one(s, variants, args.reports)
+            if one == 130:
+                return 130
+            code = max(code, one)
+            if (run_dir / "summary.json").exists():
+                rows += catalogue.rows(json.loads((run_dir / "summary.json").read_text()), run_dir / "report.html")
+    out = catalogue.write(rows, catalogue.new_folder(args.reports))
+    print(catalogue.text_table(rows))
+    print(f"\nCatalogue: {out}")
+    return code
 
 
 def _report_incomplete(run_dir: Path) -> None:

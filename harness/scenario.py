@@ -21,6 +21,9 @@ SCENARIO_DIR = Path(__file__).resolve().parent.parent / "scenarios"
 # What goservices/cmd/refsvc can run: pattern -> its variants.
 PATTERNS: dict[str, tuple[str, ...]] = {
     "unclosed-body": ("buggy", "fixed", "client-timeout", "request-context"),
+    "unbuffered-chan": ("buggy", "fixed"),
+    "orphan-subscriber": ("buggy", "fixed"),
+    "unread-request-body": ("buggy", "fixed"),
 }
 
 NAME = r"^[a-z][a-z0-9-]{0,39}$"

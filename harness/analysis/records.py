@@ -95,6 +95,8 @@ _KINDS = (
     ("Connection refused", "refused"),
     ("prematurely closed", "premature_close"),
     ("reset by peer", "reset"),
+    ("Broken pipe", "broken_pipe"),
+    ("request body is buffered to a temporary file", "body_buffered"),
     ("invalid header", "invalid_header"),
 )
 

@@ -1,0 +1,84 @@
+"""`gatewaylab catalogue`: every scenario's default variants, one table, a one-line verdict each.
+
+Runs the scenarios one after the other (each is a normal run with its own
+folder and report) and writes reports/catalogue/<time>/index.html linking them.
+`--from RUN_DIR ...` builds the table from existing runs instead.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def one_liner(v: dict) -> str:
+    """What the gateway made of this variant, in words, from the figures."""
+    reps = v["replicas"].values()
+    episodes = sum(r.get("ejection_episodes") or 0 for r in reps)
+    counted = sum(r.get("failed_attempts") or 0 for r in reps)
+    leaked = any((r.get("stacks_grown") or 0) > 0 for r in reps)
+    b = v["bypass"]
+    parts = []
+    if episodes:
+        parts.append(f"max_fails ejected it ({episodes} episode{'s' if episodes > 1 else ''})")
+    elif counted:
+        parts.append(f"{counted} failures counted, never ejected")
+    if v["gateway"].get("no_live_upstreams"):
+        parts.append(f"{v['gateway']['no_live_upstreams']} x no live upstreams")
+    if b["bypassed"]:
+        parts.append(f"bypassed: {b['bypassed']} of {b['bad_requests']} bad requests never counted")
+    if leaked and not b["bad_requests"] and not counted:
+        parts.append("leak invisible to the gateway")
+    elif leaked:
+        parts.append("leaks")
+    return "; ".join(parts) or "no symptom"
+
+
+def rows(summary: dict, report: Path) -> list[dict]:
+    out = []
+    for name, v in summary["variants"].items():
+        slopes = {r: f.get("goroutine_slope") for r, f in v["replicas"].items()}
+        out.append({
+            "scenario": summary["scenario"], "variant": name, "verdict": v["verdict"],
+            "errors": {k: n for k, n in v["client"]["status"].items() if k == "0" or k >= "5"},
+            "p99_ms": v["client"]["p99_ms"], "goroutine_slope": slopes,
+            "ejections": sum(f.get("ejection_episodes") or 0 for f in v["replicas"].values()),
+            "bypass": v["bypass"]["figure"], "says": one_liner(v), "report": str(report),
+        })
+    return out
+
+
+def write(all_rows: list[dict], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "catalogue.json").write_text(json.dumps(all_rows, indent=2))
+    e = html.escape
+    lines = ["<!doctype html><html><head><meta charset='utf-8'><title>gatewaylab catalogue</title>",
+             "<style>body{font-family:system-ui,sans-serif;margin:24px}table{border-collapse:collapse}"
+             "td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}th{background:#f3f3f3}"
+             ".pass{color:#176b2c;font-weight:bold}.fail,.incomplete{color:#b00020;font-weight:bold}</style></head><body>",
+             "<h1>gatewaylab catalogue</h1><table><tr><th>scenario</th><th>variant</th><th>client errors by code</th>"
+             "<th>p99 ms</th><th>goroutine slope /s</th><th>ejections</th><th>bypass</th><th>what the gateway made of it</th>"
+             "<th>expectations</th></tr>"]
+    for r in all_rows:
+        link = os.path.relpath(r["report"], folder)
+        errors = ", ".join(f"{'no answer' if k == '0' else k}: {n}" for k, n in r["errors"].items()) or "none"
+        slopes = ", ".join(f"{k}: {s:g}" for k, s in r["goroutine_slope"].items() if s is not None)
+        lines.append(f"<tr><td><a href='{e(link)}'>{e(r['scenario'])}</a></td><td>{e(r['variant'])}</td><td>{e(errors)}</td>"
+                     f"<td>{r['p99_ms']}</td><td>{e(slopes)}</td><td>{r['ejections']}</td><td>{r['bypass']:.0%}</td>"
+                     f"<td>{e(r['says'])}</td><td class='{e(r['verdict'])}'>{e(r['verdict'])}</td></tr>")
+    lines.append("</table></body></html>")
+    out = folder / "index.html"
+    out.write_text("\n".join(lines))
+    return out
+
+
+def new_folder(reports: Path) -> Path:
+    return reports / "catalogue" / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+
+
+def text_table(all_rows: list[dict]) -> str:
+    width = max((len(f"{r['scenario']}/{r['variant']}") for r in all_rows), default=10)
+    return "\n".join(f"{r['scenario'] + '/' + r['variant']:<{width}}  {r['verdict']:<10} {r['says']}" for r in all_rows)

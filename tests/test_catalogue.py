@@ -1,0 +1,84 @@
+"""Every catalogue scenario, shortened, on the real stack: the buggy build reproduces, the fixed one does not.
+
+unclosed-body has its own, longer test (test_e2e.py). The scenario's own
+expectations are sized for its full length; here each scenario runs ~12 s
+per variant and the checks are sized for that.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from harness.scenario import SCENARIO_DIR
+from tests.runs import run_dir_of, start
+
+pytestmark = pytest.mark.e2e
+
+
+def shortened(name: str, tmp_path, seconds: float = 12.0, variants: list[str] | None = None):
+    data = yaml.safe_load((SCENARIO_DIR / f"{name}.yaml").read_text())
+    scale = seconds / data["load"]["duration_s"]
+    data["load"]["duration_s"] = seconds
+    for p in data["phases"]:
+        p["start_s"] = round(p["start_s"] * scale, 2)
+        p["duration_s"] = round(p["duration_s"] * scale, 2)
+    data.setdefault("analysis", {})["steady_after_s"] = data["phases"][0]["duration_s"]
+    for v in data["variants"].values():
+        v["expect"] = []
+    if variants:
+        data["default_variants"] = variants
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def run(name: str, tmp_path, **kw) -> dict:
+    proc = start(shortened(name, tmp_path, **kw), tmp_path / "reports")
+    out, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 0, out
+    summary = json.loads((run_dir_of(tmp_path / "reports") / "summary.json").read_text())
+    assert summary["complete"]
+    return summary["variants"]
+
+
+def test_single_upstream(tmp_path):
+    v = run("single-upstream", tmp_path)
+    hang, down = v["hang"], v["down"]
+    assert hang["client"]["status"].get("504", 0) >= 20
+    assert down["client"]["status"].get("502", 0) >= 20
+    for s in (hang, down):
+        assert s["replicas"]["a"]["ejection_episodes"] == 0
+        assert s["gateway"]["no_live_upstreams"] == 0
+
+
+def test_unbuffered_chan(tmp_path):
+    v = run("unbuffered-chan", tmp_path)
+    a = v["buggy"]["replicas"]["a"]
+    assert a["goroutine_growth"] >= 50
+    assert "unbufferedchan/buggy.go" in a["top_stack"]["own_frame"]
+    assert v["buggy"]["client"]["errors_5xx"] == 0 and a["ejection_episodes"] == 0
+    assert v["fixed"]["replicas"]["a"]["stacks_grown"] == 0
+
+
+def test_orphan_subscriber(tmp_path):
+    v = run("orphan-subscriber", tmp_path)
+    a = v["buggy"]["replicas"]["a"]
+    assert a["goroutine_growth"] >= 50
+    assert "orphansubscriber/sdk/sdk.go" in a["top_stack"]["own_frame"]
+    assert v["buggy"]["client"]["errors_5xx"] == 0 and a["ejection_episodes"] == 0
+    assert v["fixed"]["replicas"]["a"]["stacks_grown"] == 0
+
+
+def test_unread_request_body_does_not_leak_but_resets(tmp_path):
+    v = run("unread-request-body", tmp_path, variants=["buggy-300k", "fixed"])
+    for name in ("buggy-300k", "fixed"):
+        a = v[name]["replicas"]["a"]
+        assert a["stacks_grown"] == 0, (name, a["stacks"])
+        assert a["goroutine_slope"] < 1
+        assert v[name]["client"]["requests"] >= 50
+    assert v["buggy-300k"]["gateway"]["error_log"].get("reset", 0) >= 1
+    assert v["fixed"]["gateway"]["error_log"].get("reset", 0) == 0
+    assert v["fixed"]["client"]["errors_5xx"] == 0
