@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -18,11 +19,15 @@ _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True) if os.name == "posix" else None
 
 
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec. Spawn only from the main thread:
-    # the signal fires when the spawning *thread* exits.
-    if _libc is not None:
-        _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+def _child_setup(nofile: int | None):
+    def setup() -> None:
+        # Runs in the child between fork and exec. Spawn only from the main thread:
+        # the parent-death signal fires when the spawning *thread* exits.
+        if _libc is not None:
+            _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if nofile is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+    return setup
 
 
 def free_port() -> int:
@@ -32,10 +37,14 @@ def free_port() -> int:
 
 
 class Proc:
-    def __init__(self, name: str, argv: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None):
+    def __init__(self, name: str, argv: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None,
+                 nofile: int | None = None):
         self.name = name
         self.argv = argv
         self.log = log
+        self.env = env
+        self.nofile = nofile
+        self.ready = None  # the readiness check, kept for a restart
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as out:
             self.popen = subprocess.Popen(
@@ -44,7 +53,7 @@ class Proc:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_child_setup(nofile),
                 env={**os.environ, **(env or {})},
                 cwd=cwd,
             )

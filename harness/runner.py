@@ -172,7 +172,7 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
         injector = faults.Injector(stack, faults.schedule(scenario, topology), folder / "toxics.jsonl")
         tail = RequestTail(folder / "requests.jsonl")
         meta: dict = {"variant": variant, "replicas": scenario.replica_variants(variant)}
-        deaths: dict[str, dict] = {}
+        deaths: list[dict] = []
         meta["deaths"] = deaths
         locust = None
         try:
@@ -202,12 +202,16 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
                     journal.write("load overran its duration; stopping Locust", "error", elapsed_s=round(elapsed, 1))
                     break
                 for p in stack.dead():
-                    if p.name in deaths:
+                    if any(d["pid"] == p.pid for d in deaths):
                         continue
-                    deaths[p.name] = {"t": time.time(), "exit": p.returncode}
+                    deaths.append({"process": p.name, "pid": p.pid, "t": time.time(), "exit": p.returncode})
                     journal.write("component died", "error", process=p.name, pid=p.pid, exit=p.returncode,
                                   elapsed_s=round(elapsed, 1), log_tail=p.tail(10))
-                    if scenario.on_component_death == "stop":
+                    policy = scenario.on_component_death
+                    if policy == "restart" and p.name.startswith("replica-"):
+                        with journal.step("restart", process=p.name):
+                            stack.restart(p.name)
+                    elif policy in ("stop", "restart"):
                         raise ComponentDied(f"{p.name} died {elapsed:.0f} s into the load of variant {variant!r} "
                                             f"(exit status {p.returncode}); the scenario says stop. Its log ends with:\n{p.tail(10)}")
                 time.sleep(0.2)

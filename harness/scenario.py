@@ -24,6 +24,9 @@ PATTERNS: dict[str, tuple[str, ...]] = {
     "unbuffered-chan": ("buggy", "fixed"),
     "orphan-subscriber": ("buggy", "fixed"),
     "unread-request-body": ("buggy", "fixed"),
+    "status-not-counted": ("answer-500", "answer-502", "answer-200-error", "answer-503"),
+    "timeout-mismatch": ("no-deadline", "write-timeout", "timeout-handler", "deadline"),
+    "defer-goroutine-panic": ("buggy", "fixed"),
 }
 
 NAME = r"^[a-z][a-z0-9-]{0,39}$"
@@ -69,6 +72,8 @@ class Service(Strict):
     client_timeout_ms: int = Field(1000, ge=1, le=600_000)
     # Pattern-specific settings, passed to refsvc as -param key=value; refsvc checks them.
     params: dict[ParamKey, ParamValue] = {}
+    # Open-file limit (RLIMIT_NOFILE) of the replicas under test; None: inherited.
+    nofile: int | None = Field(None, ge=32, le=1_048_576)
 
 
 class Gateway(Strict):
@@ -151,6 +156,7 @@ REPLICA_METRICS = (
     "pool_waiters_peak", "open_fds_peak", "rss_peak_mb", "attempts", "failed_attempts",
     "ejection_episodes", "down_s", "served", "p50_ms", "p99_ms", "stacks_grown", "leak_flagged_s",
     "first_symptom_s", "top_stack.growth", "top_stack.blocking_call", "top_stack.own_frame",
+    "deaths", "accept_errors", "first_accept_error_s", "scrape_errors",
 )
 CLIENT_METRICS = (
     "requests", "rps", "errors_5xx", "rate_5xx", "conn_errors", "slow", "slow_share",
@@ -212,9 +218,10 @@ class Scenario(Strict):
     load: Load
     sampling: Sampling = Sampling()
     analysis: Analysis = Analysis()
-    # What a run does when nginx, Toxiproxy, the dependency or a replica dies mid-run.
-    # Either way the death is recorded with its exit status and log tail.
-    on_component_death: Literal["stop", "continue"] = "stop"
+    # What a run does when nginx, Toxiproxy, the dependency or a replica dies mid-run:
+    # stop the run, go on without it, or restart a replica (anything else stops).
+    # Every death is recorded with its exit status and log tail.
+    on_component_death: Literal["stop", "continue", "restart"] = "stop"
 
     @model_validator(mode="after")
     def _consistent(self) -> "Scenario":

@@ -117,7 +117,7 @@ class LocalStack:
                     ],
                     lambda p, admin=admin: lambda: _answers(f"http://127.0.0.1:{p}/healthz")()
                     and _answers(f"http://127.0.0.1:{admin}/healthz")(),
-                    logs,
+                    logs, env={"TZ": "UTC"}, nofile=r.nofile,
                 )
                 self.addresses["replicas"][r.name] = {
                     "variant": r.variant, "http": f"127.0.0.1:{port}", "admin": f"127.0.0.1:{admin}",
@@ -153,15 +153,16 @@ class LocalStack:
 
     # -- helpers -------------------------------------------------------------
     def _spawn(self, name: str, argv: Callable[[int], list[str]], ready: Callable[[int], Callable[[], bool]],
-               logs: Path, env: dict[str, str] | None = None) -> int:
+               logs: Path, env: dict[str, str] | None = None, nofile: int | None = None) -> int:
         """Start on a free port; if the port was taken in between, choose again."""
         for attempt in range(1, PORT_TRIES + 1):
             port = free_port()
-            proc = Proc(name, argv(port), logs / f"{name}.log", env=env)
+            proc = Proc(name, argv(port), logs / f"{name}.log", env=env, nofile=nofile)
+            proc.ready = ready(port)
             self.procs[name] = proc
             if self.registry:
                 self.registry.add(name, proc.pid)
-            if wait_until(ready(port), READY_TIMEOUT_S, proc):
+            if wait_until(proc.ready, READY_TIMEOUT_S, proc):
                 return port
             tail = proc.tail()
             proc.stop()
@@ -181,6 +182,20 @@ class LocalStack:
             created = self.toxiproxy.create(upstream=upstream, name=name, listen="127.0.0.1:0")
             self.addresses["proxies"][name] = {"listen": created.listen, "upstream": upstream, "replica": replica, "leg": leg}
             return created.listen
+
+    def restart(self, name: str) -> None:
+        """Start a dead component again with the same command line (same ports)."""
+        old = self.procs[name]
+        if self.registry:
+            self.registry.remove(name, old.pid)
+        proc = Proc(name, old.argv, old.log, env=old.env, nofile=old.nofile)
+        proc.ready = old.ready
+        self.procs[name] = proc
+        if self.registry:
+            self.registry.add(name, proc.pid)
+        if not wait_until(proc.ready, READY_TIMEOUT_S, proc):
+            raise StackError(f"{name} did not come back after a restart. Its log ends with:\n{proc.tail()}")
+        self.addresses["pids"][name] = proc.pid
 
     def proxy(self, name: str):
         assert self.toxiproxy is not None

@@ -20,6 +20,7 @@ class Replica:
     max_conns_per_host: int
     client_timeout_ms: int
     params: tuple[tuple[str, str], ...] = ()
+    nofile: int | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ def build(scenario: Scenario, variant: str) -> Topology:
     """The topology of one variant; `scenario` is already resolved for it."""
     builds = scenario.replica_variants(variant)
     params = tuple(sorted((k, str(v)) for k, v in scenario.service.params.items()))
+    declared = {r.name: r for r in scenario.replicas}
     replicas = tuple(
         Replica(
             name=name,
@@ -53,8 +55,10 @@ def build(scenario: Scenario, variant: str) -> Topology:
             max_conns_per_host=scenario.service.max_conns_per_host,
             client_timeout_ms=scenario.service.client_timeout_ms,
             params=params,
+            # Only the replicas under test get the limit; pinned ones are the healthy neighbours.
+            nofile=scenario.service.nofile if r.variant is None else None,
         )
-        for name in builds
+        for name, r in ((n, declared[n]) for n in builds)
     )
     proxies = tuple(
         Proxy(name=f"{prefix}-{r.name}", leg=leg, replica=r.name)

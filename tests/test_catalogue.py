@@ -8,6 +8,7 @@ per variant and the checks are sized for that.
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import yaml
@@ -23,8 +24,9 @@ def shortened(name: str, tmp_path, seconds: float = 12.0, variants: list[str] | 
     scale = seconds / data["load"]["duration_s"]
     data["load"]["duration_s"] = seconds
     for p in data["phases"]:
-        p["start_s"] = round(p["start_s"] * scale, 2)
-        p["duration_s"] = round(p["duration_s"] * scale, 2)
+        # start up, duration down: scaled phases never overlap nor outlast the load
+        p["start_s"] = math.ceil(p["start_s"] * scale * 100) / 100
+        p["duration_s"] = math.floor(p["duration_s"] * scale * 100) / 100
     data.setdefault("analysis", {})["steady_after_s"] = data["phases"][0]["duration_s"]
     for v in data["variants"].values():
         v["expect"] = []
@@ -82,3 +84,39 @@ def test_unread_request_body_does_not_leak_but_resets(tmp_path):
     assert v["buggy-300k"]["gateway"]["error_log"].get("reset", 0) >= 1
     assert v["fixed"]["gateway"]["error_log"].get("reset", 0) == 0
     assert v["fixed"]["client"]["errors_5xx"] == 0
+
+
+def test_fd_exhaustion_says_why_the_curve_went_flat(tmp_path):
+    v = run("fd-exhaustion", tmp_path, seconds=14)
+    a = v["buggy"]["replicas"]["a"]
+    assert a["accept_errors"] >= 1 and a["first_accept_error_s"] is not None
+    assert v["buggy"]["client"]["status"].get("504", 0) >= 20
+    assert v["fixed"]["replicas"]["a"]["accept_errors"] == 0
+    assert v["fixed"]["client"]["errors_5xx"] == 0
+    html = (run_dir_of(tmp_path / "reports") / "report.html").read_text()
+    assert "could not accept new connections" in html and "stuck, not healthy" in html
+
+
+def test_status_not_counted(tmp_path):
+    v = run("status-not-counted", tmp_path, variants=["get-500-default", "get-503-listed"])
+    assert v["get-500-default"]["client"]["status"].get("500", 0) >= 10
+    assert v["get-500-default"]["replicas"]["a"]["ejection_episodes"] == 0
+    assert v["get-500-default"]["bypass"]["figure"] >= 0.9
+    assert v["get-503-listed"]["client"]["errors_5xx"] == 0
+    assert v["get-503-listed"]["replicas"]["a"]["ejection_episodes"] >= 1
+
+
+def test_timeout_mismatch(tmp_path):
+    v = run("timeout-mismatch", tmp_path, seconds=16, variants=["timeout-handler", "deadline"])
+    assert v["timeout-handler"]["client"]["status"].get("503", 0) >= 5
+    assert v["timeout-handler"]["replicas"]["a"]["ejection_episodes"] == 0
+    assert v["deadline"]["client"]["errors_5xx"] == 0
+    assert v["deadline"]["replicas"]["a"]["ejection_episodes"] >= 1
+
+
+def test_defer_goroutine_panic_flaps_and_is_restarted(tmp_path):
+    v = run("defer-goroutine-panic", tmp_path)
+    assert v["buggy"]["replicas"]["a"]["deaths"] >= 1
+    assert all(d["process"] == "replica-a" and d["exit"] == 2 for d in v["buggy"]["deaths"])
+    assert v["fixed"]["replicas"]["a"]["deaths"] == 0
+    assert v["fixed"]["client"]["status"].get("502", 0) >= 1

@@ -112,7 +112,8 @@ def test_continue_policy_keeps_the_run_going(tmp_path):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["complete"]
     v = summary["variants"]["buggy"]
-    assert v["deaths"]["replica-a"]["exit"] == -9
+    assert [(d["process"], d["exit"]) for d in v["deaths"]] == [("replica-a", -9)]
+    assert v["replicas"]["a"]["deaths"] == 1
     # nginx saw the refused connections to a and sent the traffic to b.
     assert v["replicas"]["a"]["failed_by_kind"].get("error", 0) >= 1
     assert "replica-a" in (run_dir / "report.html").read_text()

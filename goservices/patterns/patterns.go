@@ -9,17 +9,23 @@ import (
 	"strings"
 
 	"gatewaylab/goservices/internal/svc"
+	"gatewaylab/goservices/patterns/defergoroutinepanic"
 	"gatewaylab/goservices/patterns/orphansubscriber"
+	"gatewaylab/goservices/patterns/statusnotcounted"
+	"gatewaylab/goservices/patterns/timeoutmismatch"
 	"gatewaylab/goservices/patterns/unbufferedchan"
 	"gatewaylab/goservices/patterns/unclosedbody"
 	"gatewaylab/goservices/patterns/unreadrequestbody"
 )
 
 var registry = map[string]svc.Pattern{
-	unclosedbody.Name:      unclosedbody.Pattern,
-	unbufferedchan.Name:    unbufferedchan.Pattern,
-	orphansubscriber.Name:  orphansubscriber.Pattern,
-	unreadrequestbody.Name: unreadrequestbody.Pattern,
+	unclosedbody.Name:        unclosedbody.Pattern,
+	unbufferedchan.Name:      unbufferedchan.Pattern,
+	orphansubscriber.Name:    orphansubscriber.Pattern,
+	unreadrequestbody.Name:   unreadrequestbody.Pattern,
+	statusnotcounted.Name:    statusnotcounted.Pattern,
+	timeoutmismatch.Name:     timeoutmismatch.Pattern,
+	defergoroutinepanic.Name: defergoroutinepanic.Pattern,
 }
 
 // Lookup returns the pattern and the constructor of its variant, or an error

@@ -9,10 +9,13 @@ import (
 
 func TestLookup(t *testing.T) {
 	for pattern, variants := range map[string][]string{
-		"unclosed-body":       {"buggy", "fixed", "client-timeout", "request-context"},
-		"unbuffered-chan":     {"buggy", "fixed"},
-		"orphan-subscriber":   {"buggy", "fixed"},
-		"unread-request-body": {"buggy", "fixed"},
+		"unclosed-body":         {"buggy", "fixed", "client-timeout", "request-context"},
+		"unbuffered-chan":       {"buggy", "fixed"},
+		"orphan-subscriber":     {"buggy", "fixed"},
+		"unread-request-body":   {"buggy", "fixed"},
+		"status-not-counted":    {"answer-500", "answer-502", "answer-200-error", "answer-503"},
+		"timeout-mismatch":      {"no-deadline", "write-timeout", "timeout-handler", "deadline"},
+		"defer-goroutine-panic": {"buggy", "fixed"},
 	} {
 		for _, v := range variants {
 			p, c, err := Lookup(pattern, v)
@@ -20,7 +23,7 @@ func TestLookup(t *testing.T) {
 				t.Errorf("Lookup(%s, %s): %v", pattern, v, err)
 			}
 		}
-		if p, _, _ := Lookup(pattern, "buggy"); len(p.Variants) != len(variants) {
+		if p, _, _ := Lookup(pattern, variants[0]); len(p.Variants) != len(variants) {
 			t.Errorf("%s has variants %v, want %v", pattern, keys(p.Variants), variants)
 		}
 	}
@@ -29,7 +32,7 @@ func TestLookup(t *testing.T) {
 		t.Errorf("unknown variant error = %v", err)
 	}
 	_, _, err = Lookup("nope", "buggy")
-	if err == nil || !strings.Contains(err.Error(), "orphan-subscriber, unbuffered-chan, unclosed-body, unread-request-body") {
+	if err == nil || !strings.Contains(err.Error(), "defer-goroutine-panic, orphan-subscriber, status-not-counted, timeout-mismatch, unbuffered-chan, unclosed-body, unread-request-body") {
 		t.Errorf("unknown pattern error = %v", err)
 	}
 }
@@ -52,9 +55,17 @@ func TestRegistryShape(t *testing.T) {
 				t.Errorf("%s: param %s has default of type %T", name, key, def)
 			}
 		}
+		for v := range p.Servers {
+			if p.Variants[v] == nil {
+				t.Errorf("%s: server tweak for unknown variant %q", name, v)
+			}
+		}
 	}
 	if m := registry["unread-request-body"].RouteMethods(); len(m) != 1 || m[0] != "POST" {
 		t.Errorf("unread-request-body methods = %v, want [POST]", m)
+	}
+	if m := registry["status-not-counted"].RouteMethods(); len(m) != 2 || m[0] != "GET" || m[1] != "POST" {
+		t.Errorf("status-not-counted methods = %v, want [GET POST]", m)
 	}
 	if m := registry["unbuffered-chan"].RouteMethods(); len(m) != 1 || m[0] != "GET" {
 		t.Errorf("unbuffered-chan methods = %v, want [GET]", m)

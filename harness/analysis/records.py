@@ -116,3 +116,21 @@ def error_log(folder: Path) -> pd.DataFrame:
         up = _UPSTREAM.search(msg)
         rows.append({"t": float(t), "level": level, "kind": kind, "upstream": up.group(1) if up else None, "message": msg})
     return pd.DataFrame(rows, columns=["t", "level", "kind", "upstream", "message"])
+
+
+_ACCEPT = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) http: Accept error: (.*)$")
+
+
+def accept_errors(folder: Path, replica: str) -> pd.DataFrame:
+    """Go's http.Server "Accept error" lines of a replica (e.g. EMFILE: too many open files).
+
+    The server logs them with Go's log package, in UTC (replicas run with TZ=UTC).
+    """
+    path = folder / "logs" / f"replica-{replica}.log"
+    rows = []
+    for line in (path.read_text(errors="replace").splitlines() if path.exists() else []):
+        m = _ACCEPT.match(line)
+        if m:
+            t = timegm(pd.Timestamp(m.group(1).replace("/", "-")).timetuple())
+            rows.append({"t": float(t), "error": m.group(2)})
+    return pd.DataFrame(rows, columns=["t", "error"])

@@ -109,6 +109,7 @@ def slope(t: pd.Series, y: pd.Series) -> float:
 def replica(samples: pd.DataFrame, att: pd.DataFrame, eps: pd.DataFrame, name: str,
             t0: float, t_end: float, steady_after_s: float = 0.0) -> dict:
     s = samples[(samples["replica"] == name)] if "replica" in samples else samples
+    scrape_errors = int(s["error"].notna().sum()) if "error" in s else 0
     if "goroutines" in s:
         s = s[s["goroutines"].notna()]
     window = s[(s["t"] >= t0) & (s["t"] <= t_end)] if len(s) else s
@@ -135,7 +136,7 @@ def replica(samples: pd.DataFrame, att: pd.DataFrame, eps: pd.DataFrame, name: s
         "pool_waiters_peak": peak("pool_waiters"),
         "open_fds_peak": peak("open_fds"),
         "rss_peak_mb": peak("rss_bytes", 1024 * 1024),
-        "scrape_errors": int(s["error"].notna().sum()) if "error" in s else 0,
+        "scrape_errors": scrape_errors,
         "attempts": len(a),
         "failed_attempts": len(failed),
         "failed_by_kind": {k: int(v) for k, v in failed["kind"].value_counts().items()},
@@ -254,6 +255,11 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
         top = stacks["top"][0] if stacks and stacks.get("top") else None
         fig["top_stack"] = {k: top[k] for k in ("growth", "blocking_call", "own_frame", "wait")} if top else None
         fig.update(detection(data, r, slow_ms))
+        acc = records.accept_errors(data.folder, r)
+        fig["accept_errors"] = len(acc)
+        fig["first_accept_error_s"] = round(float(acc["t"].min() - t0), 1) if len(acc) else None
+        fig["accept_error"] = acc["error"].iloc[0] if len(acc) else None
+        fig["deaths"] = sum(1 for d in data.meta.get("deaths", []) if d.get("process") == f"replica-{r}")
     expect = scenario.variants[data.name].expect if data.name in scenario.variants else []
     summary["expectations"] = check(expect, summary)
     summary["verdict"] = "pass" if all(e["holds"] for e in summary["expectations"]) else "fail"

@@ -68,6 +68,7 @@ def table_rows(summary: dict) -> list[tuple[str, list[str]]]:
             (f"{r}: attempts, failed (kind)", [f"{cell(v, 'attempts')}, {cell(v, 'failed_attempts')} ({cell(v, 'failed_by_kind')})" for v in vs]),
             (f"{r}: upstream p50 / p99 ms", [f"{cell(v, 'p50_ms')} / {cell(v, 'p99_ms')}" for v in vs]),
             (f"{r}: ejection episodes (down s)", [f"{cell(v, 'ejection_episodes')} ({cell(v, 'down_s')})" for v in vs]),
+            (f"{r}: deaths / accept errors", [f"{cell(v, 'deaths')} / {cell(v, 'accept_errors')}" for v in vs]),
             (f"{r}: top growing stack", [_top(v["replicas"].get(r, {})) for v in vs]),
             (f"{r}: leak-watch flagged / first gateway symptom (s)",
              [f"{cell(v, 'leak_flagged_s')} / {cell(v, 'first_symptom_s')}" for v in vs]),
@@ -111,6 +112,19 @@ def _stacks_html(v: dict) -> str:
     return "\n".join(out)
 
 
+def flat_notes(v: dict) -> list[str]:
+    """Why a goroutine curve went flat when the replica is not healthy."""
+    out = []
+    for r, fig in v["replicas"].items():
+        if fig.get("accept_errors"):
+            scrapes = (f" Its /metrics stopped answering too ({fig['scrape_errors']} failed scrapes), so its curves end there."
+                       if fig.get("scrape_errors") else "")
+            out.append(f"Replica {r} could not accept new connections from {fig['first_accept_error_s']} s on "
+                       f"({fig['accept_errors']} accept errors: {fig['accept_error']}).{scrapes} Its goroutine count "
+                       "stops growing because nothing new gets in: a flat or missing curve here means stuck, not healthy.")
+    return out
+
+
 def _crosscheck_note(v: dict) -> str:
     c = v["crosscheck"]
     parts = [f"{c['matched']} of {c['locust_requests']} client requests found in nginx's access log"]
@@ -136,8 +150,10 @@ def markdown(summary: dict) -> str:
     lines.append("")
     for name, v in summary["variants"].items():
         lines.append(f"**{name}: {v['verdict'].upper()}** - {_crosscheck_note(v)}")
-        for comp, d in v.get("deaths", {}).items():
-            lines.append(f"- {comp} died during the load (exit status {d.get('exit')})")
+        for d in v.get("deaths", []):
+            lines.append(f"- {d['process']} died {d['t'] - v['t0']:.0f} s into the load (exit status {d.get('exit')})")
+        for note in flat_notes(v):
+            lines.append(f"- {note}")
         for e in v["expectations"]:
             mark = "ok  " if e["holds"] else "FAIL"
             lines.append(f"- {mark} {e['metric']} {e['op']} {_fmt(e['value'])} (measured {_fmt(e['actual'])}){' - ' + e['why'] if e['why'] else ''}")
@@ -187,9 +203,11 @@ def render_html(summary: dict, description: str, png: bytes) -> str:
                        f"<td class='{'pass' if x['holds'] else 'fail'}'>{'holds' if x['holds'] else 'FAILS'}</td><td>{e(x['why'])}</td></tr>")
         out.append("</table>")
         out.append(f"<p>Cross-check: {e(_crosscheck_note(v))}. Error log: {e(_fmt(v['gateway']['error_log']))}.</p>")
-        for name, d in v.get("deaths", {}).items():
-            out.append(f"<p class='incomplete'>{e(name)} died during the load (exit status {e(str(d.get('exit')))}); "
-                       "see the journal for its log tail.</p>")
+        for d in v.get("deaths", []):
+            out.append(f"<p class='incomplete'>{e(d['process'])} died {d['t'] - v['t0']:.0f} s into the load "
+                       f"(exit status {e(str(d.get('exit')))}); see the journal for its log tail.</p>")
+        for note in flat_notes(v):
+            out.append(f"<p class='incomplete'>{e(note)}</p>")
     out.append(HOW_TO_READ)
     out.append("</body></html>")
     return "\n".join(out)

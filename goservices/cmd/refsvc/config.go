@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ type config struct {
 	params                      paramFlag // -param key=value, checked against the pattern's params
 	methods                     []string  // methods /api/item answers; others get 405
 	constructor                 svc.Constructor
+	server                      func(svc.Env, *http.Server) // the variant's service-port server tweak, or nil
 }
 
 var paramKey = regexp.MustCompile(`^[a-z_]+$`)
@@ -99,6 +101,7 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 			errs = append(errs, err)
 		}
 		c.methods = p.RouteMethods()
+		c.server = p.Servers[c.variant]
 	}
 	c.constructor = ctor
 	return c, errors.Join(errs...)

@@ -2,9 +2,12 @@ package main
 
 import (
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"gatewaylab/goservices/internal/svc"
 )
 
 func args(extra ...string) []string {
@@ -55,7 +58,7 @@ func TestParseConfigRejects(t *testing.T) {
 		"public admin":       {args("-admin-addr", "192.168.1.5:9081"), "-admin-addr"},
 		"remote dependency":  {args("-dependency", "http://10.0.0.1:4567"), "-dependency"},
 		"unknown variant":    {args("-variant", "nope"), "known: buggy, client-timeout, fixed, request-context"},
-		"unknown pattern":    {args("-pattern", "nope"), "known: orphan-subscriber, unbuffered-chan, unclosed-body, unread-request-body"},
+		"unknown pattern":    {args("-pattern", "nope"), "known: defer-goroutine-panic, orphan-subscriber, status-not-counted, timeout-mismatch, unbuffered-chan, unclosed-body, unread-request-body"},
 		"param no equals":    {args("-param", "budget"), "-param"},
 		"param bad key":      {args("-param", "Budget=1s"), "[a-z_]+"},
 		"param duplicate":    {args("-pattern", "unbuffered-chan", "-param", "budget=1s", "-param", "budget=2s"), "budget given twice"},
@@ -73,5 +76,20 @@ func TestParseConfigRejects(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want it to mention %q", name, err, tc.want)
 		}
+	}
+}
+
+func TestParseConfigServerTweak(t *testing.T) {
+	c, err := parseConfig(args("-pattern", "timeout-mismatch", "-variant", "write-timeout", "-param", "write_timeout=3s"), io.Discard)
+	if err != nil || c.server == nil {
+		t.Fatalf("write-timeout: server tweak %v, err %v", c.server != nil, err)
+	}
+	s := &http.Server{}
+	c.server(svc.Env{Params: c.params}, s)
+	if s.WriteTimeout != 3*time.Second {
+		t.Errorf("WriteTimeout = %v, want 3s", s.WriteTimeout)
+	}
+	if c, err := parseConfig(args("-pattern", "timeout-mismatch", "-variant", "deadline"), io.Discard); err != nil || c.server != nil {
+		t.Errorf("deadline: server tweak %v, want none; err %v", c.server != nil, err)
 	}
 }

@@ -82,6 +82,9 @@ func run(cfg config, log *slog.Logger) error {
 		{Addr: cfg.addr, Handler: service, ReadHeaderTimeout: 5 * time.Second},
 		{Addr: cfg.adminAddr, Handler: admin, ReadHeaderTimeout: 5 * time.Second},
 	}
+	if cfg.server != nil {
+		cfg.server(env, servers[0]) // service port only: admin keeps its own settings
+	}
 	// Listen before serving so a busy port fails fast with a clear error.
 	var lns []net.Listener
 	for _, s := range servers {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,6 +18,9 @@ type Pattern struct {
 	Variants map[string]Constructor
 	Methods  []string       // methods for /api/item; nil means GET only
 	Params   map[string]any // key -> default; the default's type (time.Duration or int) sets how a value parses
+	// Servers tweaks the service-port http.Server per variant (e.g. its
+	// WriteTimeout); variants not listed keep refsvc's settings.
+	Servers map[string]func(Env, *http.Server)
 }
 
 // RouteMethods returns p.Methods, or GET when none are declared.

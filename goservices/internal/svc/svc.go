@@ -36,6 +36,18 @@ func Fail(w http.ResponseWriter, err error) {
 	writeJSON(w, http.StatusBadGateway, map[string]any{"ok": false, "error": err.Error()})
 }
 
+// Error answers code {"ok":false,"error":...}; code may even be 200.
+func Error(w http.ResponseWriter, code int, err error) {
+	writeJSON(w, code, map[string]any{"ok": false, "error": err.Error()})
+}
+
+// Unavailable answers 503 {"ok":false,"error":...} with Retry-After: 1: an
+// honest "not now" that a gateway can count (nginx: http_503) and retry.
+func Unavailable(w http.ResponseWriter, err error) {
+	w.Header().Set("Retry-After", "1")
+	writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ok": false, "error": err.Error()})
+}
+
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)

@@ -1,0 +1,74 @@
+// Package timeoutmismatch is the "timeout-mismatch" scenario: the
+// dependency is slow (Toxiproxy latency) and the question is who gives up
+// first, and what the gateway sees when it does: the service's own
+// timeouts against nginx's proxy_read_timeout.
+package timeoutmismatch
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"gatewaylab/goservices/internal/svc"
+)
+
+// Name is the -pattern value for this scenario.
+const Name = "timeout-mismatch"
+
+// Param defaults; each variant reads only its own.
+const (
+	DefaultWriteTimeout   = 5 * time.Second         // -param write_timeout (write-timeout)
+	DefaultTimeoutHandler = 5 * time.Second         // -param timeout_handler (timeout-handler)
+	DefaultBudget         = 1500 * time.Millisecond // -param budget (deadline): keep it below proxy_read_timeout
+)
+
+// Variants maps -variant values to handler constructors.
+var Variants = map[string]svc.Constructor{
+	"no-deadline":     NoDeadline,
+	"write-timeout":   WriteTimeout,
+	"timeout-handler": TimeoutHandler,
+	"deadline":        Deadline,
+}
+
+// Pattern is this scenario as refsvc registers it: GET /api/item, three
+// duration params, and a server tweak for write-timeout.
+var Pattern = svc.Pattern{
+	Name:     Name,
+	Variants: Variants,
+	Params: map[string]any{
+		"write_timeout":   DefaultWriteTimeout,
+		"timeout_handler": DefaultTimeoutHandler,
+		"budget":          DefaultBudget,
+	},
+	Servers: map[string]func(svc.Env, *http.Server){"write-timeout": WriteTimeoutServer},
+}
+
+func param(env svc.Env, key string, def time.Duration) time.Duration {
+	d, err := env.Duration(key, def)
+	if err != nil {
+		panic(err) // refsvc checks params at start-up
+	}
+	return d
+}
+
+// fetch calls the dependency with ctx, body drained and closed.
+func fetch(ctx context.Context, env svc.Env) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, env.DependencyURL+"/item", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := env.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("dependency answered %d", resp.StatusCode)
+	}
+	return nil
+}
