@@ -268,6 +268,7 @@ class Scenario(Strict):
                     raise ValueError(
                         f"variants.{vname}.expect: metric {e.metric!r} is unknown; use client.<{'|'.join(CLIENT_METRICS)}>, "
                         f"client.status.<code>, replicas.<{'|'.join(names)}>.<{'|'.join(REPLICA_METRICS)}>, "
+                        f"replicas.<replica>.failed_by_kind.<kind>, gateway.error_log.<kind>, "
                         f"gateway.<{'|'.join(GATEWAY_METRICS)}>, bypass.<{'|'.join(BYPASS_METRICS)}> "
                         f"or crosscheck.<{'|'.join(CROSSCHECK_METRICS)}>"
                     )
@@ -327,8 +328,12 @@ def metric_known(path: str, replicas: list[str]) -> bool:
             return bool(re.fullmatch(r"[0-9]{1,3}", code))
         case ["client", m]:
             return m in CLIENT_METRICS
+        case ["replicas", r, "failed_by_kind", kind]:
+            return r in replicas and bool(re.fullmatch(r"[a-z_0-9]{1,30}", kind))
         case ["replicas", r, *m]:
             return r in replicas and ".".join(m) in REPLICA_METRICS
+        case ["gateway", "error_log", kind]:
+            return bool(re.fullmatch(r"[a-z_]{1,30}", kind))
         case ["gateway", m]:
             return m in GATEWAY_METRICS
         case ["bypass", m]:

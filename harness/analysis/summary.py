@@ -203,7 +203,8 @@ def lookup(summary: dict, path: str):
     node = summary
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:
-            return 0 if path.startswith("client.status.") else None
+            counts = path.startswith("client.status.") or ".failed_by_kind." in path or path.startswith("gateway.error_log.")
+            return 0 if counts else None  # a count nobody saw is zero
         node = node[part]
     return node
 

@@ -3,7 +3,10 @@
 package svc
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"time"
 )
@@ -52,4 +55,26 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(v)
+}
+
+// Fetch calls the dependency's /item the correct way: with ctx, the body
+// drained and closed; a non-200 answer is an error. Patterns whose bug is
+// elsewhere use it, so their files show only that bug.
+func (env Env) Fetch(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, env.DependencyURL+"/item", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := env.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("dependency answered %d", resp.StatusCode)
+	}
+	return nil
 }

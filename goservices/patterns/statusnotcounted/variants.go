@@ -6,10 +6,6 @@
 package statusnotcounted
 
 import (
-	"fmt"
-	"io"
-	"net/http"
-
 	"gatewaylab/goservices/internal/svc"
 )
 
@@ -26,22 +22,3 @@ var Variants = map[string]svc.Constructor{
 
 // Pattern is this scenario as refsvc registers it: GET and POST /api/item, no params.
 var Pattern = svc.Pattern{Name: Name, Variants: Variants, Methods: []string{"GET", "POST"}}
-
-// call does the dependency call the same way in every variant: with the
-// request's context, body drained and closed. A non-200 counts as a failure.
-func call(r *http.Request, env svc.Env) error {
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, env.DependencyURL+"/item", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := env.Client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("dependency answered %d", resp.StatusCode)
-	}
-	return nil
-}

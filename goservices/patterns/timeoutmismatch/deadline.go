@@ -16,7 +16,7 @@ func Deadline(env svc.Env) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), budget)
 		defer cancel()
-		if err := fetch(ctx, env); err != nil {
+		if err := env.Fetch(ctx); err != nil {
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				svc.Unavailable(w, errors.New("dependency timeout"))
 				return

@@ -10,7 +10,7 @@ import (
 // takes. r.Context() ends only if the client (nginx) hangs up first.
 func NoDeadline(env svc.Env) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := fetch(r.Context(), env); err != nil {
+		if err := env.Fetch(r.Context()); err != nil {
 			svc.Fail(w, err)
 			return
 		}

@@ -13,7 +13,7 @@ import (
 // and its goroutine live on after the client got its 503.
 func TimeoutHandler(env svc.Env) http.Handler {
 	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := fetch(context.Background(), env); err != nil {
+		if err := env.Fetch(context.Background()); err != nil {
 			svc.Fail(w, err)
 			return
 		}

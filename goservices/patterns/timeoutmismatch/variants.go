@@ -5,9 +5,6 @@
 package timeoutmismatch
 
 import (
-	"context"
-	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -51,24 +48,4 @@ func param(env svc.Env, key string, def time.Duration) time.Duration {
 		panic(err) // refsvc checks params at start-up
 	}
 	return d
-}
-
-// fetch calls the dependency with ctx, body drained and closed.
-func fetch(ctx context.Context, env svc.Env) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, env.DependencyURL+"/item", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := env.Client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("dependency answered %d", resp.StatusCode)
-	}
-	return nil
 }

@@ -1,6 +1,7 @@
 package unbufferedchan
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -13,7 +14,7 @@ func Buggy(env svc.Env) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		result := make(chan error)
 		go func() {
-			result <- fetch(env) // blocks forever after a timeout
+			result <- env.Fetch(context.Background()) // blocks forever after a timeout
 		}()
 		select {
 		case err := <-result:

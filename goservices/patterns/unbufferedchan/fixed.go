@@ -1,6 +1,7 @@
 package unbufferedchan
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -13,7 +14,7 @@ func Fixed(env svc.Env) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		result := make(chan error, 1)
 		go func() {
-			result <- fetch(env) // never blocks: the slot is free
+			result <- env.Fetch(context.Background()) // never blocks: the slot is free
 		}()
 		select {
 		case err := <-result:

@@ -4,7 +4,6 @@
 package unbufferedchan
 
 import (
-	"io"
 	"net/http"
 	"time"
 
@@ -32,19 +31,6 @@ func budget(env svc.Env) time.Duration {
 		panic(err) // refsvc checks params at start-up
 	}
 	return d
-}
-
-// fetch does the dependency call with the body drained and closed: the leak
-// in this scenario is the channel, not the body. No request context: a call
-// the handler gave up on still finishes and its connection is reused.
-func fetch(env svc.Env) error {
-	resp, err := env.Client.Get(env.DependencyURL + "/item")
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, err = io.Copy(io.Discard, resp.Body)
-	return err
 }
 
 // answer writes the worker's result, or the fallback when it came too late.
