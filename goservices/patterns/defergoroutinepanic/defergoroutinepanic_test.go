@@ -14,7 +14,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"gatewaylab/goservices/internal/pool"
+	"gatewaylab/goservices/internal/deptest"
 	"gatewaylab/goservices/internal/svc"
 )
 
@@ -22,20 +22,14 @@ import (
 // reset_peer (the connection dies before any answer).
 func newDep(t *testing.T, failing bool) svc.Env {
 	t.Helper()
-	dep := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return deptest.Env(t, 10, func(w http.ResponseWriter, r *http.Request) {
 		if failing {
 			conn, _, _ := w.(http.Hijacker).Hijack()
 			conn.Close()
 			return
 		}
 		w.Write([]byte(`{"ok":true}`))
-	}))
-	client := pool.NewClient(pool.New(), 10)
-	t.Cleanup(func() {
-		client.CloseIdleConnections()
-		dep.Close()
 	})
-	return svc.Env{Client: client, DependencyURL: dep.URL, Replica: "t"}
 }
 
 func serve(h http.Handler) int {

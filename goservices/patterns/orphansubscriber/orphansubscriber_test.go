@@ -10,7 +10,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"gatewaylab/goservices/internal/pool"
+	"gatewaylab/goservices/internal/deptest"
 	"gatewaylab/goservices/internal/stacktest"
 	"gatewaylab/goservices/internal/svc"
 )
@@ -18,15 +18,9 @@ import (
 // newEnv starts a fast fake dependency: this leak needs no fault.
 func newEnv(t *testing.T) svc.Env {
 	t.Helper()
-	dep := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return deptest.Env(t, 10, func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"ok":true}`)
-	}))
-	client := pool.NewClient(pool.New(), 10)
-	t.Cleanup(func() {
-		client.CloseIdleConnections()
-		dep.Close()
 	})
-	return svc.Env{Client: client, DependencyURL: dep.URL, Replica: "t"}
 }
 
 // drive sends n GETs one after another through a real server and a keep-alive client.

@@ -29,11 +29,12 @@ var Variants = map[string]svc.Constructor{
 	"deadline":        Deadline,
 }
 
-// Pattern is this scenario as refsvc registers it: GET /api/item, three
-// duration params, and a server tweak for write-timeout.
+// Pattern is this scenario as refsvc registers it: GET and POST /api/item,
+// three duration params, and a server tweak for write-timeout.
 var Pattern = svc.Pattern{
 	Name:     Name,
 	Variants: Variants,
+	Methods:  []string{"GET", "POST"},
 	Params: map[string]any{
 		"write_timeout":   DefaultWriteTimeout,
 		"timeout_handler": DefaultTimeoutHandler,

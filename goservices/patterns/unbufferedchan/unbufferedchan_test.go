@@ -12,7 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"gatewaylab/goservices/internal/pool"
+	"gatewaylab/goservices/internal/deptest"
 	"gatewaylab/goservices/internal/stacktest"
 	"gatewaylab/goservices/internal/svc"
 )
@@ -21,19 +21,15 @@ import (
 // test's stand-in for Toxiproxy latency, never a sleep in service code.
 func newDep(t *testing.T, gate chan struct{}) svc.Env {
 	t.Helper()
-	dep := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	env := deptest.Env(t, 200, func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-gate:
 		case <-r.Context().Done():
 		}
 		fmt.Fprint(w, `{"ok":true}`)
-	}))
-	client := pool.NewClient(pool.New(), 200)
-	t.Cleanup(func() {
-		client.CloseIdleConnections()
-		dep.Close()
 	})
-	return svc.Env{Client: client, DependencyURL: dep.URL, Replica: "t", Params: map[string]string{"budget": "20ms"}}
+	env.Params = map[string]string{"budget": "20ms"}
+	return env
 }
 
 // drive sends n concurrent GETs through a real server and returns how many
