@@ -30,6 +30,7 @@ FIRST_REQUEST_TIMEOUT_S = 30.0
 # Locust's own timer plus its stop timeout, then we stop it ourselves.
 LOAD_GRACE_S = 20.0
 TAIL_S = 2.0  # keep sampling briefly after the load, to see what stays
+RESTART_BACKOFF_S = 1.0
 
 
 class Interrupted(Exception):
@@ -174,6 +175,7 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
         meta: dict = {"variant": variant, "replicas": scenario.replica_variants(variant)}
         deaths: list[dict] = []
         meta["deaths"] = deaths
+        restarts: dict[str, float] = {}  # replica -> when to restart it (a supervisor's backoff)
         locust = None
         try:
             with journal.step("start load", users=scenario.load.users, rate=scenario.load.rate,
@@ -209,11 +211,16 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
                                   elapsed_s=round(elapsed, 1), log_tail=p.tail(10))
                     policy = scenario.on_component_death
                     if policy == "restart" and p.name.startswith("replica-"):
-                        with journal.step("restart", process=p.name):
-                            stack.restart(p.name)
+                        restarts.setdefault(p.name, time.monotonic() + RESTART_BACKOFF_S)
                     elif policy in ("stop", "restart"):
                         raise ComponentDied(f"{p.name} died {elapsed:.0f} s into the load of variant {variant!r} "
                                             f"(exit status {p.returncode}); the scenario says stop. Its log ends with:\n{p.tail(10)}")
+                for name, at in list(restarts.items()):
+                    if time.monotonic() >= at:
+                        del restarts[name]
+                        came_back = stack.restart(name)
+                        journal.write("restart", "ok" if came_back else "error", process=name,
+                                      detail=None if came_back else "died again before it was ready")
                 time.sleep(0.2)
             snaps.take("end")
             meta["load_exit"] = locust.stop()

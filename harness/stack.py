@@ -183,8 +183,12 @@ class LocalStack:
             self.addresses["proxies"][name] = {"listen": created.listen, "upstream": upstream, "replica": replica, "leg": leg}
             return created.listen
 
-    def restart(self, name: str) -> None:
-        """Start a dead component again with the same command line (same ports)."""
+    def restart(self, name: str) -> bool:
+        """Start a dead component again with the same command line (same ports).
+
+        False when it died again before it was ready (the next failing request
+        may kill it at once): that is another death for the caller to record.
+        """
         old = self.procs[name]
         if self.registry:
             self.registry.remove(name, old.pid)
@@ -193,9 +197,12 @@ class LocalStack:
         self.procs[name] = proc
         if self.registry:
             self.registry.add(name, proc.pid)
-        if not wait_until(proc.ready, READY_TIMEOUT_S, proc):
-            raise StackError(f"{name} did not come back after a restart. Its log ends with:\n{proc.tail()}")
         self.addresses["pids"][name] = proc.pid
+        if wait_until(proc.ready, READY_TIMEOUT_S, proc):
+            return True
+        if proc.alive():
+            raise StackError(f"{name} did not answer within {READY_TIMEOUT_S:g} s of a restart. Its log ends with:\n{proc.tail()}")
+        return False
 
     def proxy(self, name: str):
         assert self.toxiproxy is not None
