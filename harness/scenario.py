@@ -27,6 +27,8 @@ PATTERNS: dict[str, tuple[str, ...]] = {
     "status-not-counted": ("answer-500", "answer-502", "answer-200-error", "answer-503"),
     "timeout-mismatch": ("no-deadline", "write-timeout", "timeout-handler", "deadline"),
     "defer-goroutine-panic": ("buggy", "fixed"),
+    "ctx-not-propagated": ("buggy", "fixed"),
+    "noisy-neighbour": ("buggy", "fixed"),
 }
 
 NAME = r"^[a-z][a-z0-9-]{0,39}$"
@@ -103,7 +105,7 @@ class Phase(Strict):
 class Toxic(Strict):
     name: Name
     phase: Name
-    leg: Literal["gateway", "dependency"]
+    leg: Literal["gateway", "dependency", "dependency-tcp"]
     replicas: Literal["all"] | list[Name] = "all"
     type: Literal[tuple(TOXIC_ATTRIBUTES)]  # type: ignore[valid-type]
     stream: Literal["downstream", "upstream"] = "downstream"
@@ -267,7 +269,7 @@ class Scenario(Strict):
                 if not metric_known(e.metric, names):
                     raise ValueError(
                         f"variants.{vname}.expect: metric {e.metric!r} is unknown; use client.<{'|'.join(CLIENT_METRICS)}>, "
-                        f"client.status.<code>, replicas.<{'|'.join(names)}>.<{'|'.join(REPLICA_METRICS)}>, "
+                        f"client.status.<code>, client.endpoint.<path with - for />.<metric>, replicas.<{'|'.join(names)}>.<{'|'.join(REPLICA_METRICS)}>, "
                         f"replicas.<replica>.failed_by_kind.<kind>, gateway.error_log.<kind>, "
                         f"gateway.<{'|'.join(GATEWAY_METRICS)}>, bypass.<{'|'.join(BYPASS_METRICS)}> "
                         f"or crosscheck.<{'|'.join(CROSSCHECK_METRICS)}>"
@@ -326,6 +328,8 @@ def metric_known(path: str, replicas: list[str]) -> bool:
     match parts:
         case ["client", "status", code]:
             return bool(re.fullmatch(r"[0-9]{1,3}", code))
+        case ["client", "endpoint", key, m]:
+            return bool(re.fullmatch(r"[A-Za-z0-9._~-]{1,60}", key)) and m in CLIENT_METRICS
         case ["client", m]:
             return m in CLIENT_METRICS
         case ["replicas", r, "failed_by_kind", kind]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -59,6 +60,14 @@ def _answers(url: str) -> Callable[[], bool]:
     return check
 
 
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 class LocalStack:
     """Use as a context manager: the exit stops exactly what was started."""
 
@@ -99,18 +108,24 @@ class LocalStack:
             self.toxiproxy = Toxiproxy()
             self.toxiproxy.update_api_consumer("127.0.0.1", port)
         with self.journal.step("start dependency"):
-            port = self._spawn("dependency", lambda p: [str(self.tools.dependency), "-addr", f"127.0.0.1:{p}"],
-                               lambda p: _answers(f"http://127.0.0.1:{p}/healthz"), logs)
+            tcp = free_port()  # its raw line-protocol port, for patterns that speak TCP
+            port = self._spawn("dependency", lambda p: [str(self.tools.dependency), "-addr", f"127.0.0.1:{p}",
+                                                        "-tcp-addr", f"127.0.0.1:{tcp}"],
+                               lambda p: lambda: _answers(f"http://127.0.0.1:{p}/healthz")() and _accepts(tcp), logs)
             self.addresses["dependency"] = f"127.0.0.1:{port}"
+            self.addresses["dependency_tcp"] = f"127.0.0.1:{tcp}"
         for r in self.topology.replicas:
             dep = self._proxy(self.topology.proxy("dependency", r.name).name, self.addresses["dependency"], r.name, "dependency")
+            dep_tcp = self._proxy(self.topology.proxy("dependency-tcp", r.name).name, self.addresses["dependency_tcp"],
+                                  r.name, "dependency-tcp")
             with self.journal.step("start replica", replica=r.name, build=r.variant):
                 admin = free_port()
                 port = self._spawn(
                     f"replica-{r.name}",
-                    lambda p, r=r, admin=admin: [
+                    lambda p, r=r, admin=admin, dep=dep, dep_tcp=dep_tcp: [
                         str(self.tools.refsvc), "-addr", f"127.0.0.1:{p}", "-admin-addr", f"127.0.0.1:{admin}",
-                        "-dependency", f"http://{dep}", "-pattern", r.pattern, "-variant", r.variant,
+                        "-dependency", f"http://{dep}", "-dependency-tcp", dep_tcp,
+                        "-pattern", r.pattern, "-variant", r.variant,
                         "-max-conns-per-host", str(r.max_conns_per_host),
                         "-client-timeout", f"{r.client_timeout_ms}ms", "-name", r.name,
                         *(arg for k, v in r.params for arg in ("-param", f"{k}={v}")),

@@ -25,8 +25,8 @@ class Replica:
 
 @dataclass(frozen=True)
 class Proxy:
-    name: str       # e.g. "gw-a": nginx -> replica a; "dep-a": replica a -> dependency
-    leg: str        # "gateway" | "dependency"
+    name: str       # "gw-a": nginx -> replica a; "dep-a" / "deptcp-a": replica a -> dependency (HTTP / raw TCP)
+    leg: str        # "gateway" | "dependency" | "dependency-tcp"
     replica: str
 
 
@@ -63,6 +63,6 @@ def build(scenario: Scenario, variant: str) -> Topology:
     proxies = tuple(
         Proxy(name=f"{prefix}-{r.name}", leg=leg, replica=r.name)
         for r in replicas
-        for leg, prefix in (("gateway", "gw"), ("dependency", "dep"))
+        for leg, prefix in (("gateway", "gw"), ("dependency", "dep"), ("dependency-tcp", "deptcp"))
     )
     return Topology(scenario.name, variant, replicas, scenario.gateway, proxies)

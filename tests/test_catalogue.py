@@ -120,3 +120,22 @@ def test_defer_goroutine_panic_flaps_and_is_restarted(tmp_path):
     assert all(d["process"] == "replica-a" and d["exit"] == 2 for d in v["buggy"]["deaths"])
     assert v["fixed"]["replicas"]["a"]["deaths"] == 0
     assert v["fixed"]["client"]["status"].get("502", 0) >= 1
+
+
+def test_ctx_not_propagated(tmp_path):
+    v = run("ctx-not-propagated", tmp_path, seconds=14)
+    a = v["buggy"]["replicas"]["a"]
+    assert "ctxnotpropagated/buggy.go" in a["top_stack"]["own_frame"]
+    assert a["goroutine_growth"] >= 5
+    fixed = v["fixed"]
+    assert fixed["replicas"]["a"]["stacks_grown"] == 0
+    assert fixed["client"]["status"].get("504", 0) >= 5
+    assert fixed["client"]["slow"] == 0
+
+
+def test_noisy_neighbour(tmp_path):
+    v = run("noisy-neighbour", tmp_path, seconds=14)
+    buggy, fixed = v["buggy"]["client"]["endpoint"], v["fixed"]["client"]["endpoint"]
+    assert buggy["api-item"]["p99_ms"] > 2 * fixed["api-item"]["p99_ms"]
+    assert fixed["api-item"]["errors_5xx"] == 0
+    assert fixed["api-report"]["errors_5xx"] >= 1

@@ -9,7 +9,9 @@ import (
 	"strings"
 
 	"gatewaylab/goservices/internal/svc"
+	"gatewaylab/goservices/patterns/ctxnotpropagated"
 	"gatewaylab/goservices/patterns/defergoroutinepanic"
+	"gatewaylab/goservices/patterns/noisyneighbour"
 	"gatewaylab/goservices/patterns/orphansubscriber"
 	"gatewaylab/goservices/patterns/statusnotcounted"
 	"gatewaylab/goservices/patterns/timeoutmismatch"
@@ -26,6 +28,8 @@ var registry = map[string]svc.Pattern{
 	statusnotcounted.Name:    statusnotcounted.Pattern,
 	timeoutmismatch.Name:     timeoutmismatch.Pattern,
 	defergoroutinepanic.Name: defergoroutinepanic.Pattern,
+	noisyneighbour.Name:      noisyneighbour.Pattern,
+	ctxnotpropagated.Name:    ctxnotpropagated.Pattern,
 }
 
 // Lookup returns the pattern and the constructor of its variant, or an error

@@ -16,6 +16,8 @@ func TestLookup(t *testing.T) {
 		"status-not-counted":    {"answer-500", "answer-502", "answer-200-error", "answer-503"},
 		"timeout-mismatch":      {"no-deadline", "write-timeout", "timeout-handler", "deadline"},
 		"defer-goroutine-panic": {"buggy", "fixed"},
+		"ctx-not-propagated":    {"buggy", "fixed"},
+		"noisy-neighbour":       {"buggy", "fixed"},
 	} {
 		for _, v := range variants {
 			p, c, err := Lookup(pattern, v)
@@ -32,7 +34,7 @@ func TestLookup(t *testing.T) {
 		t.Errorf("unknown variant error = %v", err)
 	}
 	_, _, err = Lookup("nope", "buggy")
-	if err == nil || !strings.Contains(err.Error(), "defer-goroutine-panic, orphan-subscriber, status-not-counted, timeout-mismatch, unbuffered-chan, unclosed-body, unread-request-body") {
+	if err == nil || !strings.Contains(err.Error(), "defer-goroutine-panic, noisy-neighbour, orphan-subscriber, status-not-counted, timeout-mismatch, unbuffered-chan, unclosed-body, unread-request-body") {
 		t.Errorf("unknown pattern error = %v", err)
 	}
 }
@@ -69,5 +71,11 @@ func TestRegistryShape(t *testing.T) {
 	}
 	if m := registry["unbuffered-chan"].RouteMethods(); len(m) != 1 || m[0] != "GET" {
 		t.Errorf("unbuffered-chan methods = %v, want [GET]", m)
+	}
+	if p := registry["unclosed-body"].RoutePaths(); len(p) != 1 || p[0] != "/api/item" {
+		t.Errorf("unclosed-body paths = %v, want [/api/item]", p)
+	}
+	if p := registry["noisy-neighbour"].RoutePaths(); len(p) != 2 || p[0] != "/api/item" || p[1] != "/api/report" {
+		t.Errorf("noisy-neighbour paths = %v, want [/api/item /api/report]", p)
 	}
 }

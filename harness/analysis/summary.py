@@ -86,6 +86,16 @@ def outcome(status: int, ms: float, slow_ms: float | None) -> str:
     return str(status)
 
 
+def endpoint_key(endpoint: str) -> str:
+    """'GET /api/item' -> 'api-item': a name that fits a metric path."""
+    path = endpoint.split(" ", 1)[-1]
+    return path.strip("/").replace("/", "-") or "root"
+
+
+def per_endpoint(req: pd.DataFrame, slow_ms: float) -> dict:
+    return {endpoint_key(name): client(group, slow_ms) for name, group in req.groupby("endpoint")}
+
+
 def per_second(req: pd.DataFrame, t0: float, slow_ms: float | None = None) -> pd.DataFrame:
     """Client-visible outcomes per second of the run (by completion time)."""
     if req.empty:
@@ -231,7 +241,7 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
         "builds": data.meta.get("replicas", {}),
         "t0": t0, "t_end": t_end,
         "complete": "t_end" in data.meta and "load_exit" in data.meta,
-        "client": client(data.requests, slow_ms),
+        "client": {**client(data.requests, slow_ms), "endpoint": per_endpoint(data.requests, slow_ms)},
         "replicas": {
             r: replica(data.samples, att, data.episodes, r, t0, t_end, scenario.analysis.steady_after_s)
             for r in data.meta.get("replicas", sorted(set(data.addr_to_replica.values())))

@@ -51,6 +51,10 @@ def table_rows(summary: dict) -> list[tuple[str, list[str]]]:
         ("no answer (status 0)", [_fmt(v["client"]["conn_errors"]) for v in vs]),
         ("p50 / p99 ms", [f"{_fmt(v['client']['p50_ms'])} / {_fmt(v['client']['p99_ms'])}" for v in vs]),
         ("slow requests", [_fmt(v["client"]["slow"]) for v in vs]),
+        *[(f"{key}: requests, 5xx, p50 / p99 ms",
+           [_endpoint_cell(v["client"].get("endpoint", {}).get(key)) for v in vs])
+          for key in sorted({k for v in vs for k in v["client"].get("endpoint", {})})
+          if len({k for v in vs for k in v["client"].get("endpoint", {})}) > 1],
         ("retried by nginx", [_fmt(v["gateway"]["retried_requests"]) for v in vs]),
         ("no live upstreams", [_fmt(v["gateway"]["no_live_upstreams"]) for v in vs]),
         ("bypass figure", [f"{v['bypass']['figure']:.0%} ({v['bypass']['bypassed']} of {v['bypass']['bad_requests']} bad)" for v in vs]),
@@ -74,6 +78,12 @@ def table_rows(summary: dict) -> list[tuple[str, list[str]]]:
              [f"{cell(v, 'leak_flagged_s')} / {cell(v, 'first_symptom_s')}" for v in vs]),
         ]
     return rows
+
+
+def _endpoint_cell(c: dict | None) -> str:
+    if not c:
+        return "-"
+    return f"{c['requests']}, {c['errors_5xx']}, {_fmt(c['p50_ms'])} / {_fmt(c['p99_ms'])}"
 
 
 def _top(fig: dict) -> str:

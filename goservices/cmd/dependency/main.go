@@ -28,6 +28,7 @@ var pad = strings.Repeat("x", 2000)
 func main() {
 	fs := flag.NewFlagSet("dependency", flag.ContinueOnError)
 	addr := fs.String("addr", "", "listen address, loopback only (e.g. 127.0.0.1:4567)")
+	tcpAddr := fs.String("tcp-addr", "", "optional raw TCP line-protocol listen address, loopback only (e.g. 127.0.0.1:4568)")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
@@ -38,8 +39,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "dependency: -addr:", err)
 		os.Exit(2)
 	}
+	if *tcpAddr != "" {
+		if err := loopback.CheckAddr(*tcpAddr); err != nil {
+			fmt.Fprintln(os.Stderr, "dependency: -tcp-addr:", err)
+			os.Exit(2)
+		}
+	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(*addr, log); err != nil {
+	if err := run(*addr, *tcpAddr, log); err != nil {
 		log.Error("fatal", "err", err)
 		os.Exit(1)
 	}
@@ -60,17 +67,28 @@ func newMux() *http.ServeMux {
 	return mux
 }
 
-func run(addr string, log *slog.Logger) error {
+func run(addr, tcpAddr string, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: newMux(), ReadHeaderTimeout: 5 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if tcpAddr != "" {
+		tln, err := net.Listen("tcp", tcpAddr)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		tctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); errc <- serveTCP(tctx, tln) }()
+		defer func() { cancel(); <-done }()
+	}
+	srv := &http.Server{Handler: newMux(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", "addr", addr)
+	log.Info("listening", "addr", addr, "tcp_addr", tcpAddr)
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")

@@ -13,10 +13,12 @@ import (
 	"gatewaylab/goservices/internal/loopback"
 	"gatewaylab/goservices/internal/svc"
 	"gatewaylab/goservices/patterns"
+	"gatewaylab/goservices/patterns/ctxnotpropagated"
 )
 
 type config struct {
 	addr, adminAddr, dependency string
+	dependencyTCP               string // raw TCP address, for patterns that need it
 	pattern, variant, name      string
 	maxConnsPerHost             int
 	clientTimeout               time.Duration
@@ -54,6 +56,7 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.addr, "addr", "", "service listen address, loopback only (proxied by nginx)")
 	fs.StringVar(&c.adminAddr, "admin-addr", "", "admin listen address, loopback only (/metrics, /debug/pprof/, /healthz)")
 	fs.StringVar(&c.dependency, "dependency", "", "dependency base URL, e.g. http://127.0.0.1:4567")
+	fs.StringVar(&c.dependencyTCP, "dependency-tcp", "", "dependency raw TCP line-protocol address, loopback only, e.g. 127.0.0.1:4568 (pattern ctx-not-propagated)")
 	fs.StringVar(&c.pattern, "pattern", "unclosed-body", "bug pattern")
 	fs.StringVar(&c.variant, "variant", "", "variant of the pattern, e.g. buggy or fixed")
 	fs.IntVar(&c.maxConnsPerHost, "max-conns-per-host", 20, "outbound Transport.MaxConnsPerHost (and MaxIdleConnsPerHost)")
@@ -79,6 +82,13 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	}
 	if err := loopback.CheckURL(c.dependency); err != nil {
 		errs = append(errs, fmt.Errorf("-dependency: %w", err))
+	}
+	if c.dependencyTCP != "" {
+		if err := loopback.CheckAddr(c.dependencyTCP); err != nil {
+			errs = append(errs, fmt.Errorf("-dependency-tcp: %w", err))
+		}
+	} else if c.pattern == ctxnotpropagated.Name {
+		errs = append(errs, errors.New("-dependency-tcp is required for pattern "+ctxnotpropagated.Name))
 	}
 	if c.maxConnsPerHost < 1 {
 		errs = append(errs, errors.New("-max-conns-per-host must be >= 1"))

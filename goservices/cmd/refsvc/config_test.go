@@ -48,6 +48,16 @@ func TestParseConfigParamsAndMethods(t *testing.T) {
 	}
 }
 
+func TestParseConfigDependencyTCP(t *testing.T) {
+	c, err := parseConfig(args("-pattern", "ctx-not-propagated", "-dependency-tcp", "127.0.0.1:4568", "-param", "budget=200ms"), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.dependencyTCP != "127.0.0.1:4568" || c.params["budget"] != "200ms" {
+		t.Fatalf("bad config %+v", c)
+	}
+}
+
 func TestParseConfigRejects(t *testing.T) {
 	cases := map[string]struct {
 		args []string
@@ -58,7 +68,7 @@ func TestParseConfigRejects(t *testing.T) {
 		"public admin":       {args("-admin-addr", "192.168.1.5:9081"), "-admin-addr"},
 		"remote dependency":  {args("-dependency", "http://10.0.0.1:4567"), "-dependency"},
 		"unknown variant":    {args("-variant", "nope"), "known: buggy, client-timeout, fixed, request-context"},
-		"unknown pattern":    {args("-pattern", "nope"), "known: defer-goroutine-panic, orphan-subscriber, status-not-counted, timeout-mismatch, unbuffered-chan, unclosed-body, unread-request-body"},
+		"unknown pattern":    {args("-pattern", "nope"), "known: ctx-not-propagated, defer-goroutine-panic, noisy-neighbour, orphan-subscriber, status-not-counted, timeout-mismatch, unbuffered-chan, unclosed-body, unread-request-body"},
 		"param no equals":    {args("-param", "budget"), "-param"},
 		"param bad key":      {args("-param", "Budget=1s"), "[a-z_]+"},
 		"param duplicate":    {args("-pattern", "unbuffered-chan", "-param", "budget=1s", "-param", "budget=2s"), "budget given twice"},
@@ -70,6 +80,8 @@ func TestParseConfigRejects(t *testing.T) {
 		"negative leakwatch": {args("-leakwatch-interval", "-1s"), "leakwatch-interval"},
 		"same addrs":         {args("-admin-addr", "127.0.0.1:8081"), "must differ"},
 		"missing addr":       {[]string{"-variant", "fixed"}, "-addr"},
+		"tcp pattern no tcp": {args("-pattern", "ctx-not-propagated"), "-dependency-tcp is required for pattern ctx-not-propagated"},
+		"remote tcp":         {args("-pattern", "ctx-not-propagated", "-dependency-tcp", "10.0.0.1:4568"), "-dependency-tcp"},
 	}
 	for name, tc := range cases {
 		_, err := parseConfig(tc.args, io.Discard)

@@ -1,6 +1,6 @@
 // Command refsvc is a reference service replica: /api/item (GET unless the
-// pattern declares other methods) runs the chosen pattern/variant, calling the
-// dependency through one shared http.Client.
+// pattern declares other methods or extra paths) runs the chosen
+// pattern/variant, calling the dependency through one shared http.Client.
 package main
 
 import (
@@ -22,6 +22,7 @@ import (
 	"gatewaylab/goservices/internal/svc"
 	"gatewaylab/goservices/leakwatch"
 	"gatewaylab/goservices/lifecycle"
+	"gatewaylab/goservices/patterns"
 )
 
 func main() {
@@ -59,11 +60,13 @@ func run(cfg config, log *slog.Logger) error {
 	env := svc.Env{
 		Client:        pool.NewClient(stats, cfg.maxConnsPerHost),
 		DependencyURL: cfg.dependency,
+		DependencyTCP: cfg.dependencyTCP,
 		Replica:       cfg.name,
 		ClientTimeout: cfg.clientTimeout,
 		Params:        cfg.params,
 	}
-	service, err := metrics.Instrument(reg, serviceMux(cfg.methods, cfg.constructor(env)))
+	p, _, _ := patterns.Lookup(cfg.pattern, cfg.variant) // already checked by parseConfig
+	service, err := metrics.Instrument(reg, serviceMux(cfg.methods, cfg.constructor(env), p.RoutePaths()...))
 	if err != nil {
 		return err
 	}
@@ -111,7 +114,7 @@ func run(cfg config, log *slog.Logger) error {
 		go func() { errc <- s.Serve(lns[i]) }()
 	}
 	log.Info("listening", "addr", cfg.addr, "admin", cfg.adminAddr, "pattern", cfg.pattern,
-		"variant", cfg.variant, "params", cfg.params, "methods", cfg.methods, "dependency", cfg.dependency, "max_conns_per_host", cfg.maxConnsPerHost)
+		"variant", cfg.variant, "params", cfg.params, "methods", cfg.methods, "paths", p.RoutePaths(), "dependency", cfg.dependency, "max_conns_per_host", cfg.maxConnsPerHost)
 
 	var serveErr error
 	select {
@@ -135,11 +138,17 @@ func run(cfg config, log *slog.Logger) error {
 	return serveErr
 }
 
-// serviceMux routes /api/item for the pattern's methods only: others get 405.
-func serviceMux(methods []string, item http.Handler) *http.ServeMux {
+// serviceMux routes each path (default /api/item) to h for the pattern's
+// methods only: others get 405.
+func serviceMux(methods []string, h http.Handler, paths ...string) *http.ServeMux {
+	if len(paths) == 0 {
+		paths = []string{"/api/item"}
+	}
 	mux := http.NewServeMux()
-	for _, m := range methods {
-		mux.Handle(m+" /api/item", item)
+	for _, path := range paths {
+		for _, m := range methods {
+			mux.Handle(m+" "+path, h)
+		}
 	}
 	mux.HandleFunc("GET /healthz", healthz)
 	return mux

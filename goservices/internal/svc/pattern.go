@@ -11,12 +11,13 @@ import (
 	"time"
 )
 
-// Pattern describes one scenario: its variants, the methods its /api/item
-// answers and the -param keys it accepts.
+// Pattern describes one scenario: its variants, the paths and methods its
+// handler answers and the -param keys it accepts.
 type Pattern struct {
 	Name     string
 	Variants map[string]Constructor
-	Methods  []string       // methods for /api/item; nil means GET only
+	Methods  []string       // methods for every path; nil means GET only
+	Paths    []string       // paths the handler is mounted on (it dispatches on r.URL.Path); nil means /api/item only
 	Params   map[string]any // key -> default; the default's type (time.Duration or int) sets how a value parses
 	// Servers tweaks the service-port http.Server per variant (e.g. its
 	// WriteTimeout); variants not listed keep refsvc's settings.
@@ -29,6 +30,14 @@ func (p Pattern) RouteMethods() []string {
 		return []string{"GET"}
 	}
 	return p.Methods
+}
+
+// RoutePaths returns p.Paths, or /api/item when none are declared.
+func (p Pattern) RoutePaths() []string {
+	if len(p.Paths) == 0 {
+		return []string{"/api/item"}
+	}
+	return p.Paths
 }
 
 // CheckParams rejects unknown keys and values that do not parse, so a bad

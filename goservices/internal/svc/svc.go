@@ -15,6 +15,7 @@ import (
 type Env struct {
 	Client        *http.Client      // the one shared outbound client of this process
 	DependencyURL string            // base URL, e.g. http://127.0.0.1:4567
+	DependencyTCP string            // raw TCP line-protocol address, e.g. 127.0.0.1:4568; "" unless -dependency-tcp
 	Replica       string            // replica name, echoed in answers
 	ClientTimeout time.Duration     // used by variants that set http.Client.Timeout
 	Params        map[string]string // -param key=value; refsvc checks them against Pattern.Params at start-up
