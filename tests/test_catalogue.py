@@ -126,7 +126,7 @@ def test_ctx_not_propagated(tmp_path):
     v = run("ctx-not-propagated", tmp_path, seconds=14)
     a = v["buggy"]["replicas"]["a"]
     assert "ctxnotpropagated/buggy.go" in a["top_stack"]["own_frame"]
-    assert a["goroutine_growth"] >= 5
+    assert a["top_stack"]["growth"] >= 5
     fixed = v["fixed"]
     assert fixed["replicas"]["a"]["stacks_grown"] == 0
     assert fixed["client"]["status"].get("504", 0) >= 5

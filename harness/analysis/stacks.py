@@ -28,11 +28,20 @@ def growth(folder: Path, replica: str, before: str = "baseline", after: str = "a
         first, second = parse(a.read_text(errors="replace")), parse(b.read_text(errors="replace"))
     except DumpError as e:
         return {"error": str(e)}
-    grown = sorted(diff(first, second, THRESHOLD), key=lambda g: (not g.own_frame, -g.growth))
-    peak = folder / f"{replica}-peak.txt"
+    grown = _ranked(diff(first, second, THRESHOLD))
+    peak_path = folder / f"{replica}-peak.txt"
+    peak = parse(peak_path.read_text(errors="replace")) if peak_path.exists() else None
+    # Goroutines that piled up while the fault lasted and were released when it
+    # ended are no leak, but the dump at the peak still shows where they waited.
+    piled = _ranked(diff(first, peak, THRESHOLD)) if peak else []
     return {
         "from": before, "to": b.stem.split("-", 1)[1], "total_before": first.total, "total_after": second.total,
-        "total_peak": parse(peak.read_text(errors="replace")).total if peak.exists() else None,
+        "total_peak": peak.total if peak else None,
         "stacks_grown": sum(1 for g in grown if g.own_frame),
         "top": [dataclasses.asdict(g) for g in grown[:SHOWN]],
+        "peak_top": [dataclasses.asdict(g) for g in piled[:SHOWN]],
     }
+
+
+def _ranked(growths):
+    return sorted(growths, key=lambda g: (not g.own_frame, -g.growth))

@@ -263,8 +263,15 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
         stacks = stacks_mod.growth(data.folder / "goroutines", r)
         fig["stacks"] = stacks
         fig["stacks_grown"] = stacks["stacks_grown"] if stacks and "stacks_grown" in stacks else None
-        top = stacks["top"][0] if stacks and stacks.get("top") else None
-        fig["top_stack"] = {k: top[k] for k in ("growth", "blocking_call", "own_frame", "wait")} if top else None
+        top, when = None, None
+        for key, label in (("top", "after"), ("peak_top", "peak")):
+            own = [g for g in (stacks or {}).get(key, []) if g["own_frame"]]
+            if own:
+                top, when = own[0], label
+                break
+        if top is None and stacks and stacks.get("top"):
+            top, when = stacks["top"][0], "after"
+        fig["top_stack"] = {**{k: top[k] for k in ("growth", "blocking_call", "own_frame", "wait")}, "when": when} if top else None
         fig.update(detection(data, r, slow_ms))
         acc = records.accept_errors(data.folder, r)
         fig["accept_errors"] = len(acc)

@@ -94,7 +94,8 @@ def _top(fig: dict) -> str:
         return "none grew"
     if not t["own_frame"]:
         return f"none in own code (+{t['growth']} in {t['blocking_call']})"
-    return f"+{t['growth']} in {t['blocking_call']} from {t['own_frame']}"
+    at = " at the peak, released later" if t.get("when") == "peak" else ""
+    return f"+{t['growth']} in {t['blocking_call']} from {t['own_frame']}{at}"
 
 
 def _stacks_html(v: dict) -> str:
@@ -110,9 +111,12 @@ def _stacks_html(v: dict) -> str:
         out.append(f"<p><b>replica {e(r)}</b>: goroutines {st['total_before']} before the load, {_fmt(st.get('total_peak'))} at the peak, "
                    f"{st['total_after']} {'after it' if st['to'] == 'after' else 'at its end'}; "
                    f"{st['stacks_grown']} stack(s) in the project's own code grew by 5 or more.</p>")
-        if st["top"]:
+        rows = st["top"] or [g for g in st.get("peak_top", []) if g["own_frame"]]
+        if rows and not st["top"]:
+            out.append("<p>Nothing was left after the load, but at the peak these had piled up (released when the fault ended):</p>")
+        if rows:
             out.append("<table><tr><th>growth</th><th>blocking call</th><th>own code</th><th>top frames</th></tr>")
-            for g in st["top"]:
+            for g in rows:
                 out.append(f"<tr><td>+{g['growth']} ({g['before']} -> {g['after']})</td><td>{e(g['blocking_call'])}"
                            f"{'<br><small>' + e(g['wait']) + '</small>' if g['wait'] else ''}</td><td>{e(g['own_frame'])}</td>"
                            f"<td><pre>{e(chr(10).join(g['frames']))}</pre></td></tr>")
