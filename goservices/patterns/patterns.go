@@ -10,7 +10,9 @@ import (
 
 	"gatewaylab/goservices/internal/svc"
 	"gatewaylab/goservices/patterns/ctxnotpropagated"
+	"gatewaylab/goservices/patterns/dbpoolleak"
 	"gatewaylab/goservices/patterns/defergoroutinepanic"
+	"gatewaylab/goservices/patterns/gatewayheaders"
 	"gatewaylab/goservices/patterns/noisyneighbour"
 	"gatewaylab/goservices/patterns/orphansubscriber"
 	"gatewaylab/goservices/patterns/statusnotcounted"
@@ -30,6 +32,8 @@ var registry = map[string]svc.Pattern{
 	defergoroutinepanic.Name: defergoroutinepanic.Pattern,
 	noisyneighbour.Name:      noisyneighbour.Pattern,
 	ctxnotpropagated.Name:    ctxnotpropagated.Pattern,
+	dbpoolleak.Name:          dbpoolleak.Pattern,
+	gatewayheaders.Name:      gatewayheaders.Pattern,
 }
 
 // Lookup returns the pattern and the constructor of its variant, or an error

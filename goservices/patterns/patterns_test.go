@@ -18,6 +18,8 @@ func TestLookup(t *testing.T) {
 		"defer-goroutine-panic": {"buggy", "fixed"},
 		"ctx-not-propagated":    {"buggy", "fixed"},
 		"noisy-neighbour":       {"buggy", "fixed"},
+		"db-pool-leak":          {"buggy", "close-only", "deadline-only", "fixed"},
+		"gateway-headers":       {"buggy", "fixed"},
 	} {
 		for _, v := range variants {
 			p, c, err := Lookup(pattern, v)
@@ -34,7 +36,7 @@ func TestLookup(t *testing.T) {
 		t.Errorf("unknown variant error = %v", err)
 	}
 	_, _, err = Lookup("nope", "buggy")
-	if err == nil || !strings.Contains(err.Error(), "defer-goroutine-panic, noisy-neighbour, orphan-subscriber, status-not-counted, timeout-mismatch, unbuffered-chan, unclosed-body, unread-request-body") {
+	if err == nil || !strings.Contains(err.Error(), "db-pool-leak, defer-goroutine-panic, gateway-headers, noisy-neighbour, orphan-subscriber, status-not-counted, timeout-mismatch, unbuffered-chan, unclosed-body, unread-request-body") {
 		t.Errorf("unknown pattern error = %v", err)
 	}
 }

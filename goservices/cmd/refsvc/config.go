@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -19,6 +20,8 @@ import (
 type config struct {
 	addr, adminAddr, dependency string
 	dependencyTCP               string // raw TCP address, for patterns that need it
+	database                    string // PostgreSQL DSN (postgres://user@host:port/db), for patterns with a Setup
+	dbMaxOpen                   int    // sql.DB SetMaxOpenConns (and SetMaxIdleConns)
 	pattern, variant, name      string
 	maxConnsPerHost             int
 	clientTimeout               time.Duration
@@ -57,6 +60,8 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.adminAddr, "admin-addr", "", "admin listen address, loopback only (/metrics, /debug/pprof/, /healthz)")
 	fs.StringVar(&c.dependency, "dependency", "", "dependency base URL, e.g. http://127.0.0.1:4567")
 	fs.StringVar(&c.dependencyTCP, "dependency-tcp", "", "dependency raw TCP line-protocol address, loopback only, e.g. 127.0.0.1:4568 (pattern ctx-not-propagated)")
+	fs.StringVar(&c.database, "database", "", "PostgreSQL DSN, loopback only, e.g. postgres://gatewaylab@127.0.0.1:5433/postgres?sslmode=disable (pattern db-pool-leak)")
+	fs.IntVar(&c.dbMaxOpen, "db-max-open", 10, "database/sql pool size: SetMaxOpenConns and SetMaxIdleConns")
 	fs.StringVar(&c.pattern, "pattern", "unclosed-body", "bug pattern")
 	fs.StringVar(&c.variant, "variant", "", "variant of the pattern, e.g. buggy or fixed")
 	fs.IntVar(&c.maxConnsPerHost, "max-conns-per-host", 20, "outbound Transport.MaxConnsPerHost (and MaxIdleConnsPerHost)")
@@ -90,6 +95,14 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	} else if c.pattern == ctxnotpropagated.Name {
 		errs = append(errs, errors.New("-dependency-tcp is required for pattern "+ctxnotpropagated.Name))
 	}
+	if c.database != "" {
+		if err := checkDSN(c.database); err != nil {
+			errs = append(errs, fmt.Errorf("-database: %w", err))
+		}
+	}
+	if c.dbMaxOpen < 1 {
+		errs = append(errs, errors.New("-db-max-open must be >= 1"))
+	}
 	if c.maxConnsPerHost < 1 {
 		errs = append(errs, errors.New("-max-conns-per-host must be >= 1"))
 	}
@@ -110,9 +123,24 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 		if err := p.CheckParams(c.params); err != nil {
 			errs = append(errs, err)
 		}
+		if p.Setup != nil && c.database == "" {
+			errs = append(errs, errors.New("-database is required for pattern "+p.Name))
+		}
 		c.methods = p.RouteMethods()
 		c.server = p.Servers[c.variant]
 	}
 	c.constructor = ctor
 	return c, errors.Join(errs...)
+}
+
+// checkDSN accepts a postgres:// URL whose host is loopback, with a port.
+func checkDSN(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("dsn: %v", err)
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return fmt.Errorf("dsn %q: scheme must be postgres", raw)
+	}
+	return loopback.CheckAddr(u.Host)
 }

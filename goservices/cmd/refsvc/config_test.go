@@ -68,7 +68,7 @@ func TestParseConfigRejects(t *testing.T) {
 		"public admin":       {args("-admin-addr", "192.168.1.5:9081"), "-admin-addr"},
 		"remote dependency":  {args("-dependency", "http://10.0.0.1:4567"), "-dependency"},
 		"unknown variant":    {args("-variant", "nope"), "known: buggy, client-timeout, fixed, request-context"},
-		"unknown pattern":    {args("-pattern", "nope"), "known: ctx-not-propagated, defer-goroutine-panic, noisy-neighbour, orphan-subscriber, status-not-counted, timeout-mismatch, unbuffered-chan, unclosed-body, unread-request-body"},
+		"unknown pattern":    {args("-pattern", "nope"), "known: ctx-not-propagated, db-pool-leak, defer-goroutine-panic, gateway-headers, noisy-neighbour, orphan-subscriber, status-not-counted, timeout-mismatch, unbuffered-chan, unclosed-body, unread-request-body"},
 		"param no equals":    {args("-param", "budget"), "-param"},
 		"param bad key":      {args("-param", "Budget=1s"), "[a-z_]+"},
 		"param duplicate":    {args("-pattern", "unbuffered-chan", "-param", "budget=1s", "-param", "budget=2s"), "budget given twice"},
@@ -82,6 +82,10 @@ func TestParseConfigRejects(t *testing.T) {
 		"missing addr":       {[]string{"-variant", "fixed"}, "-addr"},
 		"tcp pattern no tcp": {args("-pattern", "ctx-not-propagated"), "-dependency-tcp is required for pattern ctx-not-propagated"},
 		"remote tcp":         {args("-pattern", "ctx-not-propagated", "-dependency-tcp", "10.0.0.1:4568"), "-dependency-tcp"},
+		"db pattern no dsn":  {args("-pattern", "db-pool-leak"), "-database is required for pattern db-pool-leak"},
+		"remote database":    {args("-pattern", "db-pool-leak", "-database", "postgres://u@10.0.0.1:5432/db"), "-database"},
+		"database not pg":    {args("-database", "mysql://u@127.0.0.1:3306/db"), "scheme must be postgres"},
+		"zero db conns":      {args("-db-max-open", "0"), "-db-max-open"},
 	}
 	for name, tc := range cases {
 		_, err := parseConfig(tc.args, io.Discard)

@@ -5,8 +5,10 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"flag"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,9 +16,11 @@ import (
 	"os"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"gatewaylab/goservices/internal/dbstats"
 	"gatewaylab/goservices/internal/metrics"
 	"gatewaylab/goservices/internal/pool"
 	"gatewaylab/goservices/internal/svc"
@@ -66,6 +70,17 @@ func run(cfg config, log *slog.Logger) error {
 		Params:        cfg.params,
 	}
 	p, _, _ := patterns.Lookup(cfg.pattern, cfg.variant) // already checked by parseConfig
+	if p.Setup != nil {
+		db, err := openDB(cfg, p.Setup)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if err := dbstats.Register(reg, db); err != nil {
+			return err
+		}
+		env.DB = db
+	}
 	service, err := metrics.Instrument(reg, serviceMux(cfg.methods, cfg.constructor(env), p.RoutePaths()...))
 	if err != nil {
 		return err
@@ -136,6 +151,25 @@ func run(cfg config, log *slog.Logger) error {
 		log.Warn("background work did not stop", "err", err)
 	}
 	return serveErr
+}
+
+// openDB opens the process's one database pool (cfg.dbMaxOpen connections,
+// as many kept idle) and runs the pattern's setup; a database that does not
+// answer within 10 s stops refsvc at start-up.
+func openDB(cfg config, setup func(context.Context, *sql.DB) error) (*sql.DB, error) {
+	db, err := sql.Open("pgx", cfg.database)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(cfg.dbMaxOpen)
+	db.SetMaxIdleConns(cfg.dbMaxOpen)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := setup(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("database setup: %w", err)
+	}
+	return db, nil
 }
 
 // serviceMux routes each path (default /api/item) to h for the pattern's

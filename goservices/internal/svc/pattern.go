@@ -1,6 +1,8 @@
 package svc
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"maps"
@@ -22,6 +24,9 @@ type Pattern struct {
 	// Servers tweaks the service-port http.Server per variant (e.g. its
 	// WriteTimeout); variants not listed keep refsvc's settings.
 	Servers map[string]func(Env, *http.Server)
+	// Setup prepares the database the pattern queries (schema, rows); it may
+	// run more than once. A pattern with a Setup needs refsvc's -database.
+	Setup func(context.Context, *sql.DB) error
 }
 
 // RouteMethods returns p.Methods, or GET when none are declared.

@@ -4,6 +4,7 @@ package svc
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ type Env struct {
 	Replica       string            // replica name, echoed in answers
 	ClientTimeout time.Duration     // used by variants that set http.Client.Timeout
 	Params        map[string]string // -param key=value; refsvc checks them against Pattern.Params at start-up
+	DB            *sql.DB           // the process's one database pool; nil unless -database (patterns with a Setup)
 }
 
 // Constructor builds one variant's handler.
