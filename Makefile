@@ -11,10 +11,17 @@ GO_SOURCES := $(shell find goservices -name '*.go' -o -name 'go.mod' -o -name 'g
 NAME ?= unclosed-body
 VARIANTS ?=
 PYTEST_ARGS ?=
+# make regress: which scenarios (default: all), trials per build, the git revisions to build (and from which clone).
+SCENARIOS ?=
+TRIALS ?= 2
+CANDIDATE_REF ?=
+BASELINE_REF ?=
+JUNIT ?= reports/regress/junit.xml
+REPO ?=
 
-.PHONY: setup scenario catalogue test test-go test-py bench nginx list clean
+.PHONY: setup scenario catalogue regress test test-go test-py bench nginx postgres list clean
 
-setup: $(VENV)/.installed bin/refsvc $(TOXIPROXY) nginx
+setup: $(VENV)/.installed bin/refsvc $(TOXIPROXY) nginx postgres
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11+ is needed: install python3 and python3-venv." >&2; exit 1; }
@@ -38,11 +45,21 @@ $(TOXIPROXY):
 nginx:
 	@scripts/ensure-nginx
 
+# The PostgreSQL server binaries, for scenarios with a database (db-pool-leak); its service is never started.
+postgres:
+	@scripts/ensure-postgres
+
 scenario: setup
 	$(BIN)/gatewaylab run $(NAME) $(if $(VARIANTS),--variant $(VARIANTS))
 
 catalogue: setup
 	$(BIN)/gatewaylab catalogue $(if $(filter all,$(VARIANTS)),--all-variants)
+
+# The pre-release suite: exit 0 all good, 1 a regression or a lost reproduction, 2 bad input or a broken build.
+regress: setup
+	$(BIN)/gatewaylab regress $(SCENARIOS) --trials $(TRIALS) --junit $(JUNIT) \
+		$(if $(CANDIDATE_REF),--candidate-ref $(CANDIDATE_REF)) $(if $(BASELINE_REF),--baseline-ref $(BASELINE_REF)) \
+		$(if $(REPO),--repo $(REPO))
 
 list: $(VENV)/.installed
 	$(BIN)/gatewaylab list

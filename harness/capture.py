@@ -38,16 +38,19 @@ class Capture:
         seconds = max(1, int(seconds))
         if "trace" in self.kinds:
             for replica, r in self.stack.addresses["replicas"].items():
-                t = threading.Thread(target=self._trace, args=(replica, r["admin"], seconds), daemon=True)
+                if not r.get("pprof"):
+                    self.journal.write("capture trace", "skipped", replica=replica, reason="no pprof address")
+                    continue
+                t = threading.Thread(target=self._trace, args=(replica, r["pprof"], seconds), daemon=True)
                 t.start()
                 self.threads.append(t)
         if "tcpdump" in self.kinds:
             self._start_tcpdump(seconds)
 
-    def _trace(self, replica: str, admin: str, seconds: int) -> None:
+    def _trace(self, replica: str, pprof: str, seconds: int) -> None:
         out = self.folder / f"{replica}.trace"
         try:
-            with urllib.request.urlopen(f"http://{admin}/debug/pprof/trace?seconds={seconds}", timeout=seconds + 10) as r:
+            with urllib.request.urlopen(f"{pprof}/trace?seconds={seconds}", timeout=seconds + 10) as r:
                 out.write_bytes(r.read())
             self.journal.write("capture trace", replica=replica, file=str(out), seconds=seconds)
         except OSError as e:

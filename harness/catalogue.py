@@ -30,6 +30,13 @@ def one_liner(v: dict) -> str:
         parts.append(f"{v['gateway']['no_live_upstreams']} x no live upstreams")
     if b["bypassed"]:
         parts.append(f"bypassed: {b['bypassed']} of {b['bad_requests']} bad requests never counted")
+    c = v["client"]
+    if c.get("rejected"):
+        parts.append(f"service rejected {c['rejected']} of {c['requests']} requests (403/421), never counted")
+    if c.get("wrong_redirects"):
+        parts.append(f"{c['wrong_redirects']} of {c['redirects']} redirects off the public origin")
+    if v["gateway"].get("rewritten_redirects"):
+        parts.append(f"nginx's proxy_redirect rewrote {v['gateway']['rewritten_redirects']} Locations")
     if leaked and not b["bad_requests"] and not counted:
         parts.append("leak invisible to the gateway")
     elif leaked:
@@ -43,7 +50,7 @@ def rows(summary: dict, report: Path) -> list[dict]:
         slopes = {r: f.get("goroutine_slope") for r, f in v["replicas"].items()}
         out.append({
             "scenario": summary["scenario"], "variant": name, "verdict": v["verdict"],
-            "errors": {k: n for k, n in v["client"]["status"].items() if k == "0" or k >= "5"},
+            "errors": {k: n for k, n in v["client"]["status"].items() if k == "0" or k >= "4"},
             "p99_ms": v["client"]["p99_ms"], "goroutine_slope": slopes,
             "ejections": sum(f.get("ejection_episodes") or 0 for f in v["replicas"].values()),
             "bypass": v["bypass"]["figure"], "says": one_liner(v), "report": str(report),

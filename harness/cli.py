@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from harness import goroutines_cli
+from harness.compare import cli as compare_cli
 from harness import scenario as scenarios
 from harness.capture import KINDS as CAPTURE_KINDS
 from harness.errors import GatewaylabError
@@ -26,9 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--variant", action="append", metavar="NAME",
                      help="variant to run (repeat or comma-separate; 'all' for every one). Default: the scenario's default_variants")
     run.add_argument("--reports", type=Path, default=ROOT / "reports", help="where run folders go (default: reports/)")
+    run.add_argument("--service", type=Path, metavar="FILE",
+                     help="run your own service on the replicas under test (a service file, see README)")
     run.add_argument("--deadline", type=float, metavar="SECONDS",
                      help="stop the whole run after this long (default: each variant's load + 80 s)")
-    rep = sub.add_parser("report", help="rebuild the report of a run folder, running nothing")
+    rep = sub.add_parser("report", help="rebuild the report of a run or comparison folder, running nothing")
     rep.add_argument("run_dir", type=Path)
     run.add_argument("--capture", metavar="KINDS", default="",
                      help="deep capture during the inject phase: trace (runtime/trace of each replica), "
@@ -42,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     ex = sub.add_parser("explain", help="the story of a scenario, what to watch, and the buggy-vs-fixed code")
     ex.add_argument("name")
     goroutines_cli.add_parser(sub)
+    compare_cli.add_parsers(sub)
     check = sub.add_parser("check", help="validate scenario files without running anything")
     check.add_argument("names", nargs="*", help="names or paths (default: every scenario)")
     return p
@@ -66,7 +70,15 @@ def main(argv: list[str] | None = None) -> int:
             return goroutines_cli.run(args)
         if args.command == "catalogue":
             return _catalogue(args)
+        if args.command == "compare":
+            return compare_cli.compare(args)
+        if args.command == "regress":
+            return compare_cli.regress(args)
+        if args.command == "compare-diff":
+            return compare_cli.diff(args)
         if args.command == "report":
+            if (args.run_dir / "compare.json").exists():
+                return _report_comparison(args.run_dir)
             return _report(args.run_dir)
         return _run(args)
     except GatewaylabError as e:
@@ -94,18 +106,32 @@ def _run(args) -> int:
     for k in capture:
         if k not in CAPTURE_KINDS:
             raise scenarios.ScenarioError(f"--capture {k!r} is unknown; use {' or '.join(CAPTURE_KINDS)} (comma-separated).")
-    return _run_one(scenario, variants, args.reports, args.deadline, capture)[0]
+    service = None
+    if args.service is not None:
+        from harness.compare.builds import load_service
+
+        service = load_service(args.service)
+    return _run_one(scenario, variants, args.reports, args.deadline, capture, service)[0]
 
 
 def _run_one(scenario, variants: list[str], reports: Path, deadline: float | None = None,
-             capture: tuple[str, ...] = ()) -> tuple[int, Path]:
+             capture: tuple[str, ...] = (), service=None) -> tuple[int, Path]:
     from harness import runner, tools
 
     found = tools.find()
+    if scenario.database is not None:
+        from harness import postgres
+        postgres.check()  # a missing PostgreSQL stops the run before anything starts
     print(f"gatewaylab: {scenario.name} - {scenario.title}; variants: {', '.join(variants)}", file=sys.stderr)
+    if scenario.pattern == "own-service" and service is None:
+        raise scenarios.ScenarioError(f"Scenario {scenario.name!r} runs your own service: name it with --service FILE.")
     run_dir = runner.prepare(scenario, variants, reports)
     try:
-        runner.run(scenario, variants, found, run_dir, deadline, capture)
+        if service is not None:
+            from harness.compare.builds import build_service
+
+            build_service(service, run_dir / "build.log")
+        runner.run(scenario, variants, found, run_dir, deadline, capture, service)
     except (KeyboardInterrupt, runner.Interrupted) as e:
         print(f"\ngatewaylab: interrupted ({e or 'Ctrl-C'}); every process of the run was stopped.", file=sys.stderr)
         _report_incomplete(run_dir)
@@ -151,6 +177,16 @@ def _report_incomplete(run_dir: Path) -> None:
     except Exception as e:  # the data stays; the report can be rebuilt later
         print(f"gatewaylab: could not build the report of {run_dir} ({type(e).__name__}: {e}); "
               f"the data is there; try `gatewaylab report {run_dir}`.", file=sys.stderr)
+
+
+def _report_comparison(folder: Path) -> int:
+    from harness.compare import cli as c
+    from harness.compare import verdict
+
+    v, html = verdict.write(folder)
+    print(c._text(v))
+    print(f"\nComparison: {html}")
+    return 1 if v["overall"] in ("candidate worse", "incomplete") else 0
 
 
 def _report(run_dir: Path) -> int:

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 from pathlib import Path
+
+from harness import postgres
 
 
 def start_ticks(pid: int) -> int | None:
@@ -33,7 +36,7 @@ class Registry:
         self.path = reports / ".live" / f"{run_id}.json"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         me = os.getpid()
-        self.data = {"run": run_id, "owner": {"pid": me, "start": start_ticks(me)}, "children": {}}
+        self.data = {"run": run_id, "owner": {"pid": me, "start": start_ticks(me)}, "children": {}, "folders": []}
         self._save()
 
     def add(self, name: str, pid: int) -> None:
@@ -43,6 +46,16 @@ class Registry:
     def remove(self, name: str, pid: int) -> None:
         self.data["children"].pop(f"{name}:{pid}", None)
         self._save()
+
+    def add_folder(self, path: Path) -> None:
+        """A scratch folder (a database cluster) for a later run to remove if this one dies."""
+        self.data["folders"].append(str(path))
+        self._save()
+
+    def remove_folder(self, path: Path) -> None:
+        if str(path) in self.data["folders"]:
+            self.data["folders"].remove(str(path))
+            self._save()
 
     def close(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -76,5 +89,9 @@ def sweep(reports: Path) -> list[str]:
                     done.append(f"stopped {entry['name']} (pid {entry['pid']}) left by run {data.get('run')}")
                 except (ProcessLookupError, PermissionError):
                     pass
+        for folder in data.get("folders", []):
+            if postgres.removable(folder) and Path(folder).is_dir():
+                shutil.rmtree(folder, ignore_errors=True)
+                done.append(f"removed {folder} left by run {data.get('run')}")
         path.unlink(missing_ok=True)
     return done

@@ -26,11 +26,39 @@ ACCESS_FIELDS = {
     "upstream_response_time": "$upstream_response_time",
     "upstream_connect_time": "$upstream_connect_time",
     "upstream_header_time": "$upstream_header_time",
+    # A redirect as the replica sent it, and as the client got it (after proxy_redirect).
+    "upstream_location": "$upstream_http_location",
+    "location": "$sent_http_location",
 }
 
 
 def _ms(seconds: float) -> str:
     return f"{max(1, round(seconds * 1000))}ms"
+
+
+def _headers(gw: Gateway) -> tuple[str, str]:
+    """The server-level and location-level lines for the headers the gateway sends.
+
+    Only typed values reach the config (literals and booleans of the model, a
+    validated host name); nginx's defaults render as nothing at all.
+    """
+    server, location = [], []
+    if gw.public_host:
+        server.append(f"server_name {gw.public_host};")
+    if gw.public_scheme == "https":
+        # nginx stands for a TLS-terminating gateway but speaks plain HTTP here, so
+        # the redirects it completes itself would say http://<host>:<test port>.
+        # Relative, the client resolves them against the public https:// origin.
+        server.append("absolute_redirect off;")
+    if gw.host_header == "host":
+        location.append("proxy_set_header Host $host;")
+    if gw.forwarded_proto:
+        location.append(f"proxy_set_header X-Forwarded-Proto {gw.public_scheme};")
+    if gw.forwarded_host:
+        location.append("proxy_set_header X-Forwarded-Host $host;")
+    if gw.proxy_redirect == "off":
+        location.append("proxy_redirect off;")
+    return "".join(f"\n        {x}" for x in server), "".join(f"\n            {x}" for x in location)
 
 
 def render(gw: Gateway, listen_port: int, servers: list[str], prefix: Path) -> str:
@@ -39,6 +67,7 @@ def render(gw: Gateway, listen_port: int, servers: list[str], prefix: Path) -> s
     members = "\n".join(
         f"        server {s} max_fails={gw.max_fails} fail_timeout={gw.fail_timeout_s}s;" for s in servers
     )
+    server_lines, location_lines = _headers(gw)
     temp = "\n".join(f"    {kind}_temp_path {prefix}/tmp/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     return f"""# Rendered by gatewaylab for one run; do not edit.
 # One process, no master: it is our direct child, so it dies with the harness
@@ -62,7 +91,7 @@ http {{
     }}
 
     server {{
-        listen 127.0.0.1:{listen_port};
+        listen 127.0.0.1:{listen_port};{server_lines}
 
         location = {HEALTH_PATH} {{
             access_log off;
@@ -74,7 +103,7 @@ http {{
             proxy_connect_timeout {_ms(gw.connect_timeout_s)};
             proxy_read_timeout {_ms(gw.read_timeout_s)};
             proxy_send_timeout {_ms(gw.send_timeout_s)};
-            proxy_next_upstream {' '.join(gw.proxy_next_upstream)};
+            proxy_next_upstream {' '.join(gw.proxy_next_upstream)};{location_lines}
         }}
     }}
 }}

@@ -67,3 +67,9 @@ def listeners(pids: set[int]) -> dict[int, list[str]]:
             if target.startswith("socket:[") and target[8:-1] in inode_addr:
                 out.setdefault(pid, []).append(inode_addr[target[8:-1]])
     return out
+
+
+def non_loopback_listeners(pid: int) -> list[str]:
+    """Addresses the process group of `pid` listens on that are not 127.0.0.1."""
+    found = listeners(group_members({pid}) | {pid})
+    return sorted({a for addrs in found.values() for a in addrs if not a.startswith("127.0.0.1:")})

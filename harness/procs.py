@@ -38,12 +38,17 @@ def free_port() -> int:
 
 class Proc:
     def __init__(self, name: str, argv: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None,
-                 nofile: int | None = None):
+                 nofile: int | None = None, user: tuple[int, int] | None = None, stop_signal: int = signal.SIGTERM):
+        """user: (uid, gid) to run as, set before the parent-death signal (a credential
+        change would clear it); stop_signal: what asks it to stop (PostgreSQL: SIGINT)."""
         self.name = name
         self.argv = argv
         self.log = log
         self.env = env
         self.nofile = nofile
+        self.cwd = cwd
+        self.user = user
+        self.stop_signal = stop_signal
         self.ready = None  # the readiness check, kept for a restart
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as out:
@@ -56,6 +61,7 @@ class Proc:
                 preexec_fn=_child_setup(nofile),
                 env={**os.environ, **(env or {})},
                 cwd=cwd,
+                **({"user": user[0], "group": user[1], "extra_groups": []} if user else {}),
             )
         self.pid = self.popen.pid
 
@@ -73,9 +79,9 @@ class Proc:
             return ""
 
     def stop(self, grace_s: float = 5.0) -> int | None:
-        """SIGTERM the group, then SIGKILL it; returns the exit status."""
+        """SIGTERM (or its stop_signal) to the group, then SIGKILL; returns the exit status."""
         if self.alive():
-            self._signal(signal.SIGTERM)
+            self._signal(self.stop_signal)
             try:
                 self.popen.wait(grace_s)
             except subprocess.TimeoutExpired:

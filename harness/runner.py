@@ -10,8 +10,10 @@ import os
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -20,7 +22,7 @@ from harness.errors import ComponentDied, RunDeadline, StackError
 from harness.journal import Journal
 from harness.capture import CAPTURE_S, Capture
 from harness.sampler import Sampler
-from harness.scenario import Scenario
+from harness.scenario import Scenario, ScenarioError
 from harness.snapshots import Snapshots
 from harness.stack import LocalStack
 from harness.tools import Tools
@@ -47,8 +49,13 @@ def default_deadline_s(scenario: Scenario, variants: list[str]) -> float:
 
 
 def new_run_dir(reports: Path, scenario: str) -> Path:
+    return stamped_folder(reports / "runs", scenario)
+
+
+def stamped_folder(parent: Path, name: str) -> Path:
+    """parent/<UTC time>-<name>, made now; -2, -3, ... when two start in the same second."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    base = reports / "runs" / f"{stamp}-{scenario}"
+    base = parent / f"{stamp}-{name}"
     path, n = base, 1
     while True:
         try:
@@ -119,60 +126,93 @@ def prepare(scenario: Scenario, variants: list[str], reports: Path) -> Path:
 
 
 def run(scenario: Scenario, variants: list[str], tools: Tools, run_dir: Path, deadline_s: float | None = None,
-        capture_kinds: tuple[str, ...] = ()) -> None:
-    reports = run_dir.parent.parent
+        capture_kinds: tuple[str, ...] = (), service: Any = None) -> None:
     deadline_s = deadline_s or default_deadline_s(scenario, variants)
+    steps = [Step(scenario, v, tools, run_dir, service=service) for v in variants]
+    run_steps(steps, run_dir.parent.parent, run_dir.name, deadline_s, capture_kinds)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One variant of one run folder; a comparison interleaves the steps of two folders."""
+    scenario: Scenario
+    variant: str
+    tools: Tools
+    run_dir: Path
+    service: Any = None        # a user's service for the replicas under test
+    seed: int | None = None    # the load's random seed (pacing jitter); None: random
+
+
+def run_steps(steps: list[Step], reports: Path, run_id: str, deadline_s: float,
+              capture_kinds: tuple[str, ...] = ()) -> None:
+    """Run the steps in order, under one deadline; each run folder gets its own journal."""
+    for s in steps:
+        if s.scenario.pattern == "own-service" and s.service is None:
+            raise ScenarioError(f"Scenario {s.scenario.name!r} runs your own service on its replicas: name it with "
+                                "--service FILE (gatewaylab run) or --baseline-service/--candidate-service (compare).")
 
     def on_deadline(signum, frame):
         raise RunDeadline(f"The run hit its deadline of {deadline_s:g} s and was stopped. "
                           "Pass a longer --deadline if the scenario really needs more time.")
 
-    journal = Journal(run_dir / "journal.jsonl")
+    folders = list(dict.fromkeys(s.run_dir for s in steps))
+    journals = {d: Journal(d / "journal.jsonl") for d in folders}
     for line in leftovers.sweep(reports):
-        journal.write("leftover of an earlier run", detail=line)
+        for j in journals.values():
+            j.write("leftover of an earlier run", detail=line)
         print(f"gatewaylab: {line}", file=sys.stderr)
-    registry = leftovers.Registry(reports, run_dir.name)
-    journal.write("run started", scenario=scenario.name, variants=variants, pid=os.getpid())
+    registry = leftovers.Registry(reports, run_id)
+    for d, j in journals.items():
+        j.write("run started", scenario=steps[0].scenario.name, variants=[s.variant for s in steps if s.run_dir == d],
+                pid=os.getpid())
     old = signal.signal(signal.SIGTERM, _on_sigterm)
     old_alarm = signal.signal(signal.SIGALRM, on_deadline)
     signal.setitimer(signal.ITIMER_REAL, deadline_s)
     try:
-        for variant in variants:
-            journal.variant = variant
-            run_variant(scenario, variant, tools, run_dir / "variants" / variant, journal, registry, capture_kinds)
-        journal.variant = None
-        journal.write("run finished")
+        for step in steps:
+            journal = journals[step.run_dir]
+            journal.variant = step.variant
+            run_variant(step.scenario, step.variant, step.tools, step.run_dir / "variants" / step.variant, journal,
+                        registry, capture_kinds, service=step.service, seed=step.seed)
+            journal.variant = None
+        for j in journals.values():
+            j.write("run finished")
     except BaseException as e:
-        journal.variant = None
-        journal.write("run stopped", "interrupted" if isinstance(e, (KeyboardInterrupt, Interrupted)) else "error",
-                      error=f"{type(e).__name__}: {e}")
+        for j in journals.values():
+            j.variant = None
+            j.write("run stopped", "interrupted" if isinstance(e, (KeyboardInterrupt, Interrupted)) else "error",
+                    error=f"{type(e).__name__}: {e}")
         raise
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old_alarm)
         signal.signal(signal.SIGTERM, old)
         registry.close()
-        journal.close()
+        for j in journals.values():
+            j.close()
 
 
 def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, journal: Journal,
-                registry: leftovers.Registry, capture_kinds: tuple[str, ...] = ()) -> None:
+                registry: leftovers.Registry, capture_kinds: tuple[str, ...] = (), service: Any = None,
+                seed: int | None = None) -> None:
     folder.mkdir(parents=True)
     scenario = scenario.resolve(variant)
-    topology = build(scenario, variant)
+    topology = build(scenario, variant, service)
     progress = Progress()
     with LocalStack(topology, tools, folder, journal, registry) as stack:
-        admins = {name: r["admin"] for name, r in stack.addresses["replicas"].items()}
-        sampler = Sampler(admins, scenario.sampling.interval_s, folder / "samples.jsonl")
+        replicas = stack.addresses["replicas"]
+        sampler = Sampler({n: r["metrics"] for n, r in replicas.items()}, scenario.sampling.interval_s,
+                          folder / "samples.jsonl")
         sampler.start()
-        snaps = Snapshots(admins, folder / "goroutines", journal)
+        snaps = Snapshots({n: r["pprof"] for n, r in replicas.items() if r.get("pprof")}, folder / "goroutines", journal)
         snaps.start()
         snaps.take("baseline")
         inject = scenario.inject_phase()
         capture = Capture(capture_kinds or (), stack, folder / "capture", journal)
         injector = faults.Injector(stack, faults.schedule(scenario, topology), folder / "toxics.jsonl")
         tail = RequestTail(folder / "requests.jsonl")
-        meta: dict = {"variant": variant, "replicas": scenario.replica_variants(variant)}
+        meta: dict = {"variant": variant, "seed": seed,
+                      "replicas": {r.name: f"service {r.service.name}" if r.service else r.variant for r in topology.replicas}}
         deaths: list[dict] = []
         meta["deaths"] = deaths
         restarts: dict[str, float] = {}  # replica -> when to restart it (a supervisor's backoff)
@@ -181,7 +221,7 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
             with journal.step("start load", users=scenario.load.users, rate=scenario.load.rate,
                               duration_s=scenario.load.duration_s):
                 locust = load.start(scenario.load, scenario.gateway, len(topology.replicas),
-                                    stack.addresses["gateway"], folder / "locust")
+                                    stack.addresses["gateway"], folder / "locust", seed=seed)
                 registry.add("locust", locust.pid)
                 t0 = _first_request(tail, locust)
             meta["t0"] = t0

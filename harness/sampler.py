@@ -24,6 +24,13 @@ FIELDS = {
     "gatewaylab_inflight_requests": "inflight",
     "leakwatch_candidate_stacks": "leak_candidates",
     "leakwatch_candidate_goroutines": "leak_candidate_goroutines",
+    # database/sql's DB.Stats() (internal/dbstats), for patterns that query a database
+    "gatewaylab_db_conns_in_use": "db_in_use",
+    "gatewaylab_db_conns_idle": "db_idle",
+    "gatewaylab_db_conns_open": "db_open",
+    "gatewaylab_db_conns_max_open": "db_max_open",
+    "gatewaylab_db_wait_count_total": "db_wait_count",
+    "gatewaylab_db_wait_duration_seconds_total": "db_wait_s",
 }
 
 
@@ -39,7 +46,7 @@ def parse(text: str) -> dict[str, float]:
 
 class Sampler(threading.Thread):
     def __init__(self, targets: dict[str, str], interval_s: float, out: Path):
-        """targets: replica name -> admin host:port."""
+        """targets: replica name -> its metrics URL."""
         super().__init__(name="sampler", daemon=True)
         self.targets = targets
         self.interval_s = interval_s
@@ -52,9 +59,9 @@ class Sampler(threading.Thread):
         with open(self.out, "a", encoding="utf-8", buffering=1) as f:
             next_at = time.monotonic()
             while not self._halt.is_set():
-                for replica, addr in self.targets.items():
+                for replica, url in self.targets.items():
                     t = time.time()
-                    got = http_get(f"http://{addr}/metrics", timeout)
+                    got = http_get(url, timeout)
                     rec: dict = {"t": round(t, 3), "replica": replica}
                     if got is None or got[0] != 200:
                         rec["error"] = "no answer" if got is None else f"HTTP {got[0]}"

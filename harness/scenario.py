@@ -29,7 +29,14 @@ PATTERNS: dict[str, tuple[str, ...]] = {
     "defer-goroutine-panic": ("buggy", "fixed"),
     "ctx-not-propagated": ("buggy", "fixed"),
     "noisy-neighbour": ("buggy", "fixed"),
+    # Your own service (gatewaylab run --service FILE, compare --*-service FILE) on the replicas under test.
+    "own-service": ("own",),
+    "db-pool-leak": ("buggy", "close-only", "deadline-only", "fixed"),
+    "gateway-headers": ("buggy", "fixed"),
 }
+
+# Patterns that query a database: their scenario needs a `database:` section.
+DATABASE_PATTERNS = {"db-pool-leak"}
 
 NAME = r"^[a-z][a-z0-9-]{0,39}$"
 NEXT_UPSTREAM = (
@@ -52,6 +59,8 @@ MAX_RATE = 2000
 MAX_USERS = 500
 
 Name = Annotated[str, Field(pattern=NAME)]
+# A DNS name as nginx's $host gives it (lower case, no port): safe in a config and a header.
+Hostname = Annotated[str, Field(max_length=253, pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")]
 Seconds = Annotated[float, Field(gt=0, le=MAX_DURATION_S)]
 
 
@@ -85,6 +94,17 @@ class Gateway(Strict):
     connect_timeout_s: float = Field(1, gt=0, le=60)
     read_timeout_s: float = Field(2, gt=0, le=600)
     send_timeout_s: float = Field(5, gt=0, le=600)
+    # What clients use: the scheme and host of the public URL. https stands for a
+    # TLS-terminating gateway (simulated: nginx speaks plain HTTP on loopback). The
+    # load sends public_host as its Host header (the traffic still goes to 127.0.0.1).
+    public_scheme: Literal["http", "https"] = "http"
+    public_host: Hostname | None = None
+    # What nginx sends upstream. Defaults are nginx's own: Host $proxy_host (the
+    # upstream group's name), no X-Forwarded-*, proxy_redirect default.
+    host_header: Literal["proxy_host", "host"] = "proxy_host"
+    forwarded_proto: bool = False  # proxy_set_header X-Forwarded-Proto <public_scheme>
+    forwarded_host: bool = False   # proxy_set_header X-Forwarded-Host $host
+    proxy_redirect: Literal["default", "off"] = "default"
 
     @field_validator("proxy_next_upstream")
     @classmethod
@@ -105,7 +125,7 @@ class Phase(Strict):
 class Toxic(Strict):
     name: Name
     phase: Name
-    leg: Literal["gateway", "dependency", "dependency-tcp"]
+    leg: Literal["gateway", "dependency", "dependency-tcp", "database"]
     replicas: Literal["all"] | list[Name] = "all"
     type: Literal[tuple(TOXIC_ATTRIBUTES)]  # type: ignore[valid-type]
     stream: Literal["downstream", "upstream"] = "downstream"
@@ -124,11 +144,33 @@ class Toxic(Strict):
         return self
 
 
+HeaderName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,63}$")]
+HeaderValue = Annotated[str, Field(pattern=r"^[ -~]{0,200}$")]  # printable ASCII: no CR/LF
+# Set by the harness (Host from gateway.public_host) or by the HTTP client itself.
+RESERVED_HEADERS = {"host", "x-request-id", "content-length", "transfer-encoding", "connection"}
+
+
 class Endpoint(Strict):
     path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/-]{0,200}$")]
     method: Literal["GET", "POST", "PUT", "DELETE", "PATCH"] = "GET"
     weight: int = Field(1, ge=1, le=100)
     body_bytes: int = Field(0, ge=0, le=10_000_000)
+    # The endpoint's label in the records and figures; default "METHOD /path".
+    name: Name | None = None
+    # Extra request headers, e.g. a client's own X-Forwarded-Host.
+    headers: dict[HeaderName, HeaderValue] = {}
+
+    @field_validator("headers")
+    @classmethod
+    def _not_reserved(cls, v: dict[str, str]) -> dict[str, str]:
+        taken = sorted(k for k in v if k.lower() in RESERVED_HEADERS)
+        if taken:
+            raise ValueError(f"{taken} cannot be set here (Host comes from gateway.public_host; the others from the harness)")
+        return v
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.method} {self.path}"
 
 
 class Load(Strict):
@@ -137,6 +179,21 @@ class Load(Strict):
     rate: float = Field(gt=0, le=MAX_RATE, description="requests per second, all users together (a cap)")
     duration_s: Seconds
     endpoints: list[Endpoint] = Field(min_length=1)
+
+    @field_validator("endpoints")
+    @classmethod
+    def _labels_unique(cls, v: list[Endpoint]) -> list[Endpoint]:
+        labels = [e.label for e in v]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"endpoints must have distinct labels (give one a name): {labels}")
+        return v
+
+
+class Database(Strict):
+    """A throw-away database the replicas query, each through its own Toxiproxy leg (`database`)."""
+    kind: Literal["postgres"] = "postgres"
+    # The replica's database/sql pool: SetMaxOpenConns (and SetMaxIdleConns).
+    max_open_conns: int = Field(10, ge=1, le=50)
 
 
 class Sampling(Strict):
@@ -159,12 +216,14 @@ REPLICA_METRICS = (
     "ejection_episodes", "down_s", "served", "p50_ms", "p99_ms", "stacks_grown", "leak_flagged_s",
     "first_symptom_s", "top_stack.growth", "top_stack.blocking_call", "top_stack.own_frame",
     "deaths", "accept_errors", "first_accept_error_s", "scrape_errors",
+    "db_in_use_peak", "db_in_use_after", "db_open_peak", "db_max_open", "db_wait_count", "db_wait_s",
 )
 CLIENT_METRICS = (
     "requests", "rps", "errors_5xx", "rate_5xx", "conn_errors", "slow", "slow_share",
     "p50_ms", "p90_ms", "p99_ms", "max_ms",
+    "redirects", "wrong_redirects", "wrong_redirect_rate", "rejected", "rejected_rate",
 )
-GATEWAY_METRICS = ("retried_requests", "no_live_upstreams", "ejection_episodes")
+GATEWAY_METRICS = ("retried_requests", "no_live_upstreams", "ejection_episodes", "rewritten_redirects")
 BYPASS_METRICS = ("figure", "bad_requests", "bypassed", "noticed", "no_live")
 CROSSCHECK_METRICS = ("missing_in_access_log", "unexpected_in_access_log")
 
@@ -188,6 +247,30 @@ class Expectation(Strict):
 
     def describe(self) -> str:
         return f"{self.metric} {self.op} {self.value:g}" if isinstance(self.value, float) else f"{self.metric} {self.op} {self.value!r}"
+
+
+# What `gatewaylab compare` judges; thresholds are the smallest difference worth a verdict.
+COMPARE_KINDS = ("goroutine_slope", "pool_waiters_peak", "rate_5xx", "p99_ms", "ejection_episodes", "bypass")
+
+
+class Compare(Strict):
+    # A metric kind (one of COMPARE_KINDS) or one metric (e.g. replicas.a.goroutine_slope) -> threshold.
+    thresholds: dict[Annotated[str, Field(pattern=r"^[a-z0-9_.]{1,80}$")], Annotated[float, Field(ge=0)]] = {}
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known(cls, v: dict[str, float]) -> dict[str, float]:
+        for k in v:
+            if k not in COMPARE_KINDS and not k.startswith(("replicas.", "client.", "gateway.", "bypass.")):
+                raise ValueError(f"{k!r} is not a compared metric; use one of {', '.join(COMPARE_KINDS)} or a metric path")
+        return v
+
+
+class Regress(Strict):
+    # The variants `gatewaylab regress` checks: the fixed one must meet its expectations and
+    # beat the buggy one, which must still reproduce. Default: the variants named fixed and buggy.
+    fixed: Name | None = None
+    buggy: Name | None = None
 
 
 class Variant(Strict):
@@ -220,10 +303,14 @@ class Scenario(Strict):
     load: Load
     sampling: Sampling = Sampling()
     analysis: Analysis = Analysis()
+    # Started only when set: a PostgreSQL cluster for patterns that query one (DATABASE_PATTERNS).
+    database: Database | None = None
     # What a run does when nginx, Toxiproxy, the dependency or a replica dies mid-run:
     # stop the run, go on without it, or restart a replica (anything else stops).
     # Every death is recorded with its exit status and log tail.
     on_component_death: Literal["stop", "continue", "restart"] = "stop"
+    compare: Compare = Compare()
+    regress: Regress = Regress()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Scenario":
@@ -236,6 +323,10 @@ class Scenario(Strict):
                 what = f"variant {name!r}" if v.build is None else f"variants.{name}.build {build!r}"
                 raise ValueError(f"{what} does not exist for pattern {self.pattern!r}; known builds: {list(known)}"
                                  + ("" if v.build else " (or give the variant a build: one of them)"))
+        for role in ("fixed", "buggy"):
+            v = getattr(self.regress, role)
+            if v is not None and v not in self.variants:
+                raise ValueError(f"regress.{role} names {v!r}, which is not under variants: {list(self.variants)}")
         for v in self.default_variants:
             if v not in self.variants:
                 raise ValueError(f"default_variants names {v!r}, which is not under variants: {list(self.variants)}")
@@ -246,6 +337,13 @@ class Scenario(Strict):
             if r.variant is not None and r.variant not in known:
                 raise ValueError(f"replica {r.name!r} pins variant {r.variant!r}; known: {list(known)}")
         self._check_phases()
+        if self.pattern in DATABASE_PATTERNS and self.database is None:
+            raise ValueError(f"pattern {self.pattern!r} queries a database: add `database: {{kind: postgres}}`")
+        if self.database is not None and self.pattern not in DATABASE_PATTERNS and self.pattern != "own-service":
+            raise ValueError(f"pattern {self.pattern!r} does not use a database: remove `database`")
+        for t in [*self.toxics, *(t for v in self.variants.values() for t in v.toxics or [])]:
+            if t.leg == "database" and self.database is None:
+                raise ValueError(f"toxic {t.name!r} is on the database leg, but the scenario has no `database`")
         phases = {p.name for p in self.phases}
         for t in self.toxics:
             if t.phase not in phases:
@@ -309,7 +407,14 @@ class Scenario(Strict):
         plain.update(params={}, gateway={}, load={}, toxics=None)  # applied: the resolved model holds them
         data["variants"] = {variant: plain}
         data["default_variants"] = [variant]
+        data["regress"] = {}  # names variants the resolved scenario no longer has
         return Scenario.model_validate(data)
+
+    def regress_variants(self) -> tuple[str | None, str | None]:
+        """(fixed, buggy) for `gatewaylab regress`; None where the scenario has none."""
+        fixed = self.regress.fixed or ("fixed" if "fixed" in self.variants else None)
+        buggy = self.regress.buggy or ("buggy" if "buggy" in self.variants else None)
+        return fixed, buggy
 
     def phase(self, name: str) -> Phase:
         return next(p for p in self.phases if p.name == name)

@@ -19,9 +19,10 @@ FETCH_TIMEOUT_S = 3.0
 
 
 class Snapshots(threading.Thread):
-    def __init__(self, admins: dict[str, str], folder: Path, journal):
+    def __init__(self, pprofs: dict[str, str], folder: Path, journal):
+        """pprofs: replica -> its /debug/pprof base URL."""
         super().__init__(name="snapshots", daemon=True)
-        self.admins = admins
+        self.pprofs = pprofs
         self.folder = folder
         self.journal = journal
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -45,9 +46,9 @@ class Snapshots(threading.Thread):
 
     def run(self) -> None:
         while (label := self._jobs.get()) is not None:
-            for replica, addr in self.admins.items():
+            for replica, base in self.pprofs.items():
                 try:
-                    text = fetch(f"http://{addr}/debug/pprof/goroutine?debug=1", FETCH_TIMEOUT_S)
+                    text = fetch(f"{base}/goroutine?debug=1", FETCH_TIMEOUT_S)
                     total = parse(text).total
                 except DumpError as e:
                     self.journal.write("goroutine snapshot", "error", replica=replica, label=label, error=str(e))

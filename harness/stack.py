@@ -19,9 +19,10 @@ import requests
 import toxiproxy.api
 from toxiproxy import Toxiproxy
 
-from harness import nginx
+from harness import nginx, postgres
 from harness.errors import StackError
 from harness.journal import Journal
+from harness.procnet import non_loopback_listeners
 from harness.procs import Proc, free_port, wait_until
 from harness.tools import Tools
 from harness.topology import Topology
@@ -80,6 +81,7 @@ class LocalStack:
         self.procs: dict[str, Proc] = {}
         self.addresses: dict = {"replicas": {}, "proxies": {}}
         self.toxiproxy: Toxiproxy | None = None
+        self.cluster: postgres.Cluster | None = None
 
     # -- lifecycle -----------------------------------------------------------
     def __enter__(self) -> "LocalStack":
@@ -107,6 +109,8 @@ class LocalStack:
             self.addresses["toxiproxy"] = f"127.0.0.1:{port}"
             self.toxiproxy = Toxiproxy()
             self.toxiproxy.update_api_consumer("127.0.0.1", port)
+        if self.topology.database is not None:
+            self._start_database(logs)
         with self.journal.step("start dependency"):
             tcp = free_port()  # its raw line-protocol port, for patterns that speak TCP
             port = self._spawn("dependency", lambda p: [str(self.tools.dependency), "-addr", f"127.0.0.1:{p}",
@@ -118,17 +122,22 @@ class LocalStack:
             dep = self._proxy(self.topology.proxy("dependency", r.name).name, self.addresses["dependency"], r.name, "dependency")
             dep_tcp = self._proxy(self.topology.proxy("dependency-tcp", r.name).name, self.addresses["dependency_tcp"],
                                   r.name, "dependency-tcp")
+            if r.service is not None:
+                with self.journal.step("start replica", replica=r.name, build=f"service {r.service.name}"):
+                    self._start_service(r, dep, dep_tcp, logs)
+                continue
             with self.journal.step("start replica", replica=r.name, build=r.variant):
+                db_args = self._database_args(r.name)
                 admin = free_port()
                 port = self._spawn(
                     f"replica-{r.name}",
-                    lambda p, r=r, admin=admin, dep=dep, dep_tcp=dep_tcp: [
+                    lambda p, r=r, admin=admin, dep=dep, dep_tcp=dep_tcp, db_args=db_args: [
                         str(self.tools.refsvc), "-addr", f"127.0.0.1:{p}", "-admin-addr", f"127.0.0.1:{admin}",
                         "-dependency", f"http://{dep}", "-dependency-tcp", dep_tcp,
                         "-pattern", r.pattern, "-variant", r.variant,
                         "-max-conns-per-host", str(r.max_conns_per_host),
                         "-client-timeout", f"{r.client_timeout_ms}ms", "-name", r.name,
-                        *(arg for k, v in r.params for arg in ("-param", f"{k}={v}")),
+                        *(arg for k, v in r.params for arg in ("-param", f"{k}={v}")), *db_args,
                     ],
                     lambda p, admin=admin: lambda: _answers(f"http://127.0.0.1:{p}/healthz")()
                     and _answers(f"http://127.0.0.1:{admin}/healthz")(),
@@ -136,6 +145,7 @@ class LocalStack:
                 )
                 self.addresses["replicas"][r.name] = {
                     "variant": r.variant, "http": f"127.0.0.1:{port}", "admin": f"127.0.0.1:{admin}",
+                    "metrics": f"http://127.0.0.1:{admin}/metrics", "pprof": f"http://127.0.0.1:{admin}/debug/pprof",
                     "pid": self.procs[f"replica-{r.name}"].pid,
                 }
         members = [
@@ -156,6 +166,41 @@ class LocalStack:
         self.addresses["pids"] = {name: p.pid for name, p in self.procs.items()}
         (self.folder / "stack.json").write_text(json.dumps(self.addresses, indent=2))
 
+    def _start_service(self, r, dep: str, dep_tcp: str, logs: Path) -> None:
+        """A user's own service as replica r: the contract of compare.builds.UserService."""
+        svc = r.service
+        admin = free_port()
+        db_args = self._database_args(r.name)  # ["-database", DSN, ...] when the scenario has a database
+        values: dict[str, str] = {}
+
+        def argv(p: int) -> list[str]:
+            values.update(port=str(p), admin_port=str(admin), dependency=f"http://{dep}", dependency_tcp=dep_tcp,
+                          database=db_args[1] if db_args else "", replica=r.name)
+            return list(svc.command)
+
+        def ready(p: int) -> Callable[[], bool]:
+            argv(p)
+            urls = [svc.fill(svc.metrics, values)] + ([svc.fill(svc.health, values)] if svc.health else [])
+            return lambda: _accepts(p) and all(_answers(u)() for u in urls)
+
+        env = {"TZ": "UTC", "GATEWAYLAB_PORT": "{port}", "GATEWAYLAB_ADMIN_PORT": "{admin_port}",
+               "GATEWAYLAB_DEPENDENCY": "{dependency}", "GATEWAYLAB_DATABASE": "{database}", "GATEWAYLAB_REPLICA": "{replica}",
+               **svc.env}
+        name = f"replica-{r.name}"
+        port = self._spawn(name, argv, ready, logs, env=lambda: {k: svc.fill(v, values) for k, v in env.items()},
+                           nofile=r.nofile, cwd=svc.folder)
+        outside = non_loopback_listeners(self.procs[name].pid)
+        if outside:
+            proc = self.procs.pop(name)
+            proc.stop()
+            raise StackError(f"Service {svc.name} listens on {', '.join(outside)}: every process gatewaylab starts must "
+                             f"listen on 127.0.0.1 only. Make it bind 127.0.0.1:$PORT (and its admin port likewise).")
+        self.addresses["replicas"][r.name] = {
+            "variant": f"service {svc.name}", "http": f"127.0.0.1:{port}", "admin": f"127.0.0.1:{admin}",
+            "metrics": svc.fill(svc.metrics, values), "pprof": svc.fill(svc.pprof, values) if svc.pprof else None,
+            "pid": self.procs[name].pid,
+        }
+
     def stop(self) -> None:
         # Reverse order: the gateway first, so no new traffic reaches what stops next.
         for name in reversed(list(self.procs)):
@@ -165,14 +210,49 @@ class LocalStack:
             if self.registry:
                 self.registry.remove(name, proc.pid)
             self.journal.write("stop", process=name, pid=proc.pid, exit=code, was_alive=was_alive)
+        if self.cluster is not None:  # its server is stopped: the throw-away data goes
+            self.cluster.remove()
+            if self.registry:
+                self.registry.remove_folder(self.cluster.folder)
+            self.cluster = None
 
     # -- helpers -------------------------------------------------------------
+    def _start_database(self, logs: Path) -> None:
+        """A throw-away PostgreSQL cluster (harness/postgres.py), on 127.0.0.1 on a free port."""
+        with self.journal.step("start postgres"):
+            self.cluster = postgres.Cluster(logs)
+            if self.registry:
+                self.registry.add_folder(self.cluster.folder)
+            self.cluster.init()
+            options = self.cluster.proc_options()
+            port = self._spawn("postgres", self.cluster.argv, lambda p: lambda: postgres.ready(p), logs,
+                               env=options.pop("env"), cwd=options.pop("cwd"), **options)
+            outside = non_loopback_listeners(self.procs["postgres"].pid)
+            if outside:  # listen_addresses says 127.0.0.1; check what it did
+                raise StackError(f"postgres listens on {', '.join(outside)}: every process must listen on 127.0.0.1 only.")
+            self.addresses["database"] = {"kind": "postgres", "version": self.cluster.version(),
+                                          "addr": f"127.0.0.1:{port}", "folder": str(self.cluster.folder)}
+
+    def _database_args(self, replica: str) -> list[str]:
+        """refsvc's -database (through the replica's own Toxiproxy leg) and pool size, when there is a database."""
+        if self.topology.database is None:
+            return []
+        db = self._proxy(self.topology.proxy("database", replica).name, self.addresses["database"]["addr"], replica, "database")
+        assert self.cluster is not None
+        return ["-database", self.cluster.dsn(db), "-db-max-open", str(self.topology.database.max_open_conns)]
+
     def _spawn(self, name: str, argv: Callable[[int], list[str]], ready: Callable[[int], Callable[[], bool]],
-               logs: Path, env: dict[str, str] | None = None, nofile: int | None = None) -> int:
-        """Start on a free port; if the port was taken in between, choose again."""
+               logs: Path, env: dict[str, str] | Callable[[], dict[str, str]] | None = None, nofile: int | None = None,
+               cwd: Path | None = None, **options) -> int:
+        """Start on a free port; if the port was taken in between, choose again.
+
+        env may be a function, called after argv(port): for values that depend on the port.
+        """
         for attempt in range(1, PORT_TRIES + 1):
             port = free_port()
-            proc = Proc(name, argv(port), logs / f"{name}.log", env=env, nofile=nofile)
+            args = argv(port)
+            proc = Proc(name, args, logs / f"{name}.log", env=env() if callable(env) else env, nofile=nofile, cwd=cwd,
+                        **options)  # user, stop_signal
             proc.ready = ready(port)
             self.procs[name] = proc
             if self.registry:
@@ -207,7 +287,8 @@ class LocalStack:
         old = self.procs[name]
         if self.registry:
             self.registry.remove(name, old.pid)
-        proc = Proc(name, old.argv, old.log, env=old.env, nofile=old.nofile)
+        proc = Proc(name, old.argv, old.log, env=old.env, nofile=old.nofile, cwd=old.cwd, user=old.user,
+                    stop_signal=old.stop_signal)
         proc.ready = old.ready
         self.procs[name] = proc
         if self.registry:

@@ -8,8 +8,9 @@ Toxiproxy proxy names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from harness.scenario import Gateway, Scenario
+from harness.scenario import Database, Gateway, Scenario
 
 
 @dataclass(frozen=True)
@@ -21,12 +22,14 @@ class Replica:
     client_timeout_ms: int
     params: tuple[tuple[str, str], ...] = ()
     nofile: int | None = None
+    service: Any = None  # a user's own service (compare.builds.UserService) instead of refsvc
 
 
 @dataclass(frozen=True)
 class Proxy:
-    name: str       # "gw-a": nginx -> replica a; "dep-a" / "deptcp-a": replica a -> dependency (HTTP / raw TCP)
-    leg: str        # "gateway" | "dependency" | "dependency-tcp"
+    name: str       # "gw-a": nginx -> replica a; "dep-a" / "deptcp-a": replica a -> dependency (HTTP / raw TCP);
+                    # "db-a": replica a -> the database
+    leg: str        # "gateway" | "dependency" | "dependency-tcp" | "database"
     replica: str
 
 
@@ -37,13 +40,17 @@ class Topology:
     replicas: tuple[Replica, ...]
     gateway: Gateway
     proxies: tuple[Proxy, ...] = field(default=())
+    database: Database | None = None  # a PostgreSQL cluster to start, behind a "database" leg per replica
 
     def proxy(self, leg: str, replica: str) -> Proxy:
         return next(p for p in self.proxies if p.leg == leg and p.replica == replica)
 
 
-def build(scenario: Scenario, variant: str) -> Topology:
-    """The topology of one variant; `scenario` is already resolved for it."""
+def build(scenario: Scenario, variant: str, service: Any = None) -> Topology:
+    """The topology of one variant; `scenario` is already resolved for it.
+
+    `service`: a user's service that the replicas under test run instead of refsvc.
+    """
     builds = scenario.replica_variants(variant)
     params = tuple(sorted((k, str(v)) for k, v in scenario.service.params.items()))
     declared = {r.name: r for r in scenario.replicas}
@@ -57,12 +64,14 @@ def build(scenario: Scenario, variant: str) -> Topology:
             params=params,
             # Only the replicas under test get the limit; pinned ones are the healthy neighbours.
             nofile=scenario.service.nofile if r.variant is None else None,
+            service=service if r.variant is None else None,
         )
         for name, r in ((n, declared[n]) for n in builds)
     )
     proxies = tuple(
         Proxy(name=f"{prefix}-{r.name}", leg=leg, replica=r.name)
         for r in replicas
-        for leg, prefix in (("gateway", "gw"), ("dependency", "dep"), ("dependency-tcp", "deptcp"))
+        for leg, prefix in (("gateway", "gw"), ("dependency", "dep"), ("dependency-tcp", "deptcp"),
+                            *((("database", "db"),) if scenario.database else ()))
     )
-    return Topology(scenario.name, variant, replicas, scenario.gateway, proxies)
+    return Topology(scenario.name, variant, replicas, scenario.gateway, proxies, scenario.database)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import time
@@ -52,3 +53,15 @@ def registered_pids(reports: Path) -> set[int]:
         except (OSError, ValueError):
             pass
     return pids
+
+
+def shorten(data: dict, seconds: float) -> dict:
+    """A scenario's data scaled to `seconds` of load: phases scaled, the warm-up still skipped in slopes."""
+    scale = seconds / data["load"]["duration_s"]
+    data["load"]["duration_s"] = seconds
+    for p in data["phases"]:
+        # start up, duration down: scaled phases never overlap nor outlast the load
+        p["start_s"] = math.ceil(p["start_s"] * scale * 100) / 100
+        p["duration_s"] = math.floor(p["duration_s"] * scale * 100) / 100
+    data.setdefault("analysis", {})["steady_after_s"] = data["phases"][0]["duration_s"]
+    return data

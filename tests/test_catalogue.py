@@ -8,26 +8,18 @@ per variant and the checks are sized for that.
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 import yaml
 
 from harness.scenario import SCENARIO_DIR
-from tests.runs import run_dir_of, start
+from tests.runs import run_dir_of, shorten, start
 
 pytestmark = pytest.mark.e2e
 
 
 def shortened(name: str, tmp_path, seconds: float = 12.0, variants: list[str] | None = None):
-    data = yaml.safe_load((SCENARIO_DIR / f"{name}.yaml").read_text())
-    scale = seconds / data["load"]["duration_s"]
-    data["load"]["duration_s"] = seconds
-    for p in data["phases"]:
-        # start up, duration down: scaled phases never overlap nor outlast the load
-        p["start_s"] = math.ceil(p["start_s"] * scale * 100) / 100
-        p["duration_s"] = math.floor(p["duration_s"] * scale * 100) / 100
-    data.setdefault("analysis", {})["steady_after_s"] = data["phases"][0]["duration_s"]
+    data = shorten(yaml.safe_load((SCENARIO_DIR / f"{name}.yaml").read_text()), seconds)
     for v in data["variants"].values():
         v["expect"] = []
     if variants:
@@ -139,3 +131,52 @@ def test_noisy_neighbour(tmp_path):
     assert buggy["api-item"]["p99_ms"] > 2 * fixed["api-item"]["p99_ms"]
     assert fixed["api-item"]["errors_5xx"] == 0
     assert fixed["api-report"]["errors_5xx"] >= 1
+
+
+def test_gateway_headers(tmp_path):
+    v = run("gateway-headers", tmp_path)
+    buggy, passed, fixed = v["buggy"]["client"], v["buggy-host-passed"]["client"], v["fixed"]["client"]
+    # nginx's default Host (the upstream's name) fails the host check; its proxy_redirect hides the http:// redirect
+    assert buggy["endpoint"]["api-item"]["rejected_rate"] == 1
+    assert buggy["wrong_redirects"] == 0 and v["buggy"]["gateway"]["rewritten_redirects"] >= 10
+    # with the client's Host passed, every redirect says http://
+    assert passed["rejected"] == 0 and passed["redirects"] >= 10 and passed["wrong_redirect_rate"] == 1
+    assert passed["redirect_targets"] == {"http://api.example.test": passed["redirects"]}
+    # fixed: the gateway's X-Forwarded-* believed, the spoofing client's overwritten by nginx
+    assert fixed["rejected"] == 0 and fixed["redirects"] >= 10 and fixed["wrong_redirects"] == 0
+    assert fixed["endpoint"]["login-spoofed"]["redirects"] >= 3
+    assert all(s["client"]["errors_5xx"] == 0 and s["gateway"]["ejection_episodes"] == 0 for s in v.values())
+
+
+def test_db_pool_leak(tmp_path):
+    """Unclosed rows hold the whole pool; PostgreSQL listens on 127.0.0.1 only, and its throw-away cluster goes."""
+    from pathlib import Path
+
+    from harness.procnet import group_members, listeners
+    from tests.runs import wait_for
+
+    reports = tmp_path / "reports"
+    proc = start(shortened("db-pool-leak", tmp_path, seconds=16), reports)
+    try:
+        run_dir, running = wait_for(reports, proc, "load running")
+        postgres = running[0]["pids"]["postgres"]
+        seen = listeners(group_members({postgres}) | {postgres})
+        out, _ = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    stack = json.loads((run_dir / "variants" / "buggy" / "stack.json").read_text())
+    assert seen and all(a == stack["database"]["addr"] for addrs in seen.values() for a in addrs), (seen, stack["database"])
+    v = json.loads((run_dir / "summary.json").read_text())["variants"]
+    a = v["buggy"]["replicas"]["a"]
+    assert a["db_in_use_after"] == a["db_max_open"] == 10  # every connection held by forgotten rows
+    assert a["db_wait_count"] >= 1 and a["db_wait_s"] == 0  # waits that never end add no duration
+    assert "dbpoolleak/buggy.go" in a["top_stack"]["own_frame"] and "DB).conn" in a["top_stack"]["blocking_call"]
+    assert v["buggy"]["client"]["slow"] >= 2
+    f = v["fixed"]["replicas"]["a"]
+    assert f["db_in_use_after"] == 0 and f["db_wait_count"] == 0 and f["stacks_grown"] == 0
+    assert v["fixed"]["client"]["slow"] == 0 and v["fixed"]["client"]["errors_5xx"] == 0
+    for name in ("buggy", "fixed"):
+        folder = json.loads((run_dir / "variants" / name / "stack.json").read_text())["database"]["folder"]
+        assert not Path(folder).exists(), f"{name}: the cluster folder {folder} was left behind"

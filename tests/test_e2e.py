@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.procnet import alive, group_members, listeners
+from harness.procnet import alive, group_members, listeners
 from tests.runs import ROOT, SCENARIOS, journal, start, wait_for
 
 SCENARIO = SCENARIOS / "e2e-short.yaml"

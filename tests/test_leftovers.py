@@ -4,7 +4,7 @@ import json
 import subprocess
 
 from harness import leftovers
-from tests.procnet import alive
+from harness.procnet import alive
 
 
 def orphan(tmp_path, owner_pid=999_999_999, start_shift=0):

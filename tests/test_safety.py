@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.procnet import alive, group_members
+from harness.procnet import alive, group_members
 from tests.runs import SCENARIOS, journal, registered_pids, run_dir_of, start, wait_for
 
 pytestmark = pytest.mark.e2e

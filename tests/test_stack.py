@@ -9,7 +9,7 @@ from harness.errors import StackError
 from harness.journal import Journal, read
 from harness.scenario import load
 from harness.topology import build
-from tests.procnet import alive
+from harness.procnet import alive
 
 
 @pytest.fixture

@@ -54,9 +54,9 @@ def stack(folder: Path) -> dict:
 
 
 def requests(folder: Path) -> pd.DataFrame:
-    """What the client saw: one row per request. end = start + latency."""
+    """What the client saw: one row per request. end = start + latency; location: a 3xx's Location header."""
     df = pd.DataFrame(_jsonl(folder / "requests.jsonl"),
-                      columns=["start", "endpoint", "method", "status", "ms", "rid", "error"])
+                      columns=["start", "endpoint", "method", "status", "ms", "rid", "error", "location"])
     df["status"] = df["status"].fillna(0).astype(int)
     df["ms"] = df["ms"].astype(float)
     df["end"] = df["start"].astype(float) + df["ms"] / 1000.0
@@ -79,7 +79,7 @@ def access(folder: Path) -> pd.DataFrame:
     rows = _jsonl(folder / "nginx" / "access.log")
     df = pd.DataFrame(rows, columns=["msec", "rid", "method", "uri", "status", "request_time", "upstream_addr",
                                      "upstream_status", "upstream_response_time", "upstream_connect_time",
-                                     "upstream_header_time"])
+                                     "upstream_header_time", "upstream_location", "location"])
     df["end"] = df["msec"].astype(float)
     df["status"] = df["status"].astype(int)
     df["request_time"] = df["request_time"].astype(float)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,10 @@ from harness import capture
 from harness.analysis import gateway, records
 from harness.analysis import stacks as stacks_mod
 from harness.journal import read as read_journal
-from harness.scenario import Expectation, Scenario
+from harness.scenario import Expectation, Gateway, Scenario
+
+REJECTED = (403, 421)  # a service turning the request away: forbidden, misdirected (wrong host)
+DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
 @dataclass
@@ -58,7 +62,56 @@ def _pct(values: pd.Series, q: float) -> float | None:
     return round(float(np.percentile(values, q)), 1) if len(values) else None
 
 
-def client(req: pd.DataFrame, slow_ms: float) -> dict:
+def public_origin(gw: Gateway, gateway_addr: str | None) -> str | None:
+    """The origin clients use: gateway.public_scheme + public_host, else the gateway's own address."""
+    host = gw.public_host or gateway_addr
+    return f"{gw.public_scheme}://{host}" if host else None
+
+
+def redirect_target(location, public_scheme: str = "http") -> str:
+    """A Location header -> 'relative', 'none' (no header), or its origin, e.g. 'http://app'.
+
+    A relative reference resolves against the origin the client used, so it is
+    always right; a scheme-relative one (//host/x) takes the client's scheme.
+    Default ports are dropped and the host lower-cased, so equal origins compare equal.
+    """
+    if not isinstance(location, str) or not location.strip():
+        return "none"
+    loc = location.strip()
+    if loc.startswith("//"):
+        loc = f"{public_scheme}:{loc}"
+    try:
+        parts = urlsplit(loc)
+        port = parts.port
+    except ValueError:
+        return "unparsable"
+    if not parts.scheme or not parts.netloc:
+        return "relative"
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port_part = f":{port}" if port is not None and str(port) != DEFAULT_PORTS.get(scheme) else ""
+    return f"{scheme}://{host}{port_part}"
+
+
+def redirects(req: pd.DataFrame, origin: str | None) -> dict:
+    """3xx answers and where they point; wrong: an absolute Location off the public origin."""
+    r = req[(req["status"] >= 300) & (req["status"] < 400)]
+    scheme = origin.split("://", 1)[0] if origin else "http"
+    expected = redirect_target(origin, scheme) if origin else None
+    targets = pd.Series([redirect_target(loc, scheme) for loc in r["location"]], dtype=object)
+    wrong = int((~targets.isin(["relative", "none", expected])).sum()) if expected else None
+    n, rejected = len(req), int(req["status"].isin(REJECTED).sum())
+    return {
+        "redirects": len(r),
+        "wrong_redirects": wrong,
+        "wrong_redirect_rate": round(wrong / len(r), 4) if wrong is not None and len(r) else 0.0,
+        "redirect_targets": {k: int(v) for k, v in targets.value_counts().items()},
+        "rejected": rejected,
+        "rejected_rate": round(rejected / n, 4) if n else 0.0,
+    }
+
+
+def client(req: pd.DataFrame, slow_ms: float, origin: str | None = None) -> dict:
     n = len(req)
     duration = (req["end"].max() - req["start"].min()) if n else 0.0
     errors = int((req["status"] >= 500).sum())
@@ -74,6 +127,7 @@ def client(req: pd.DataFrame, slow_ms: float) -> dict:
         "slow_share": round(slow / n, 4) if n else 0.0,
         "p50_ms": _pct(req["ms"], 50), "p90_ms": _pct(req["ms"], 90), "p99_ms": _pct(req["ms"], 99),
         "max_ms": round(float(req["ms"].max()), 1) if n else None,
+        **redirects(req, origin),
     }
 
 
@@ -92,8 +146,16 @@ def endpoint_key(endpoint: str) -> str:
     return path.strip("/").replace("/", "-") or "root"
 
 
-def per_endpoint(req: pd.DataFrame, slow_ms: float) -> dict:
-    return {endpoint_key(name): client(group, slow_ms) for name, group in req.groupby("endpoint")}
+def per_endpoint(req: pd.DataFrame, slow_ms: float, origin: str | None = None) -> dict:
+    return {endpoint_key(name): client(group, slow_ms, origin) for name, group in req.groupby("endpoint")}
+
+
+def rewritten_redirects(access: pd.DataFrame) -> int:
+    """Redirects whose Location nginx changed on the way (proxy_redirect): the replica's vs the client's."""
+    def present(col: str) -> pd.Series:
+        return access[col].fillna("").astype(str).replace("-", "") if col in access else pd.Series("", index=access.index)
+    up, sent = present("upstream_location"), present("location")
+    return int(((up != "") & (up != sent)).sum())
 
 
 def per_second(req: pd.DataFrame, t0: float, slow_ms: float | None = None) -> pd.DataFrame:
@@ -114,6 +176,11 @@ def slope(t: pd.Series, y: pd.Series) -> float:
     if len(t) < 2 or float(t.max() - t.min()) == 0:
         return 0.0
     return float(np.polyfit(t.astype(float), y.astype(float), 1)[0])
+
+
+def _last(s: pd.DataFrame, col: str) -> float | None:
+    values = s[col].dropna() if col in s else pd.Series(dtype=float)
+    return round(float(values.iloc[-1]), 1) if len(values) else None
 
 
 def replica(samples: pd.DataFrame, att: pd.DataFrame, eps: pd.DataFrame, name: str,
@@ -146,6 +213,14 @@ def replica(samples: pd.DataFrame, att: pd.DataFrame, eps: pd.DataFrame, name: s
         "pool_waiters_peak": peak("pool_waiters"),
         "open_fds_peak": peak("open_fds"),
         "rss_peak_mb": peak("rss_bytes", 1024 * 1024),
+        # database/sql's pool (DB.Stats()); wait count and wait seconds are counters, so their
+        # largest sample is the total; in use "after": the last sample, when the load is over.
+        "db_in_use_peak": peak("db_in_use"),
+        "db_in_use_after": _last(s, "db_in_use"),
+        "db_open_peak": peak("db_open"),
+        "db_max_open": peak("db_max_open"),
+        "db_wait_count": peak("db_wait_count"),
+        "db_wait_s": peak("db_wait_s"),
         "scrape_errors": scrape_errors,
         "attempts": len(a),
         "failed_attempts": len(failed),
@@ -236,12 +311,14 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
     att = data.attempts
     reqs = data.access
     retried = int((att.groupby("rid")["n"].max() > 0).sum()) if len(att) else 0
+    origin = public_origin(scenario.gateway, records.stack(data.folder).get("gateway"))
     summary = {
         "variant": data.name,
         "builds": data.meta.get("replicas", {}),
         "t0": t0, "t_end": t_end,
         "complete": "t_end" in data.meta and "load_exit" in data.meta,
-        "client": {**client(data.requests, slow_ms), "endpoint": per_endpoint(data.requests, slow_ms)},
+        "client": {**client(data.requests, slow_ms, origin), "endpoint": per_endpoint(data.requests, slow_ms, origin),
+                   "public_origin": origin},
         "replicas": {
             r: replica(data.samples, att, data.episodes, r, t0, t_end, scenario.analysis.steady_after_s)
             for r in data.meta.get("replicas", sorted(set(data.addr_to_replica.values())))
@@ -251,6 +328,7 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
             "retried_requests": retried,
             "no_live_upstreams": int((att["kind"] == "no_live_upstreams").sum()),
             "ejection_episodes": len(data.episodes),
+            "rewritten_redirects": rewritten_redirects(reqs),
             "error_log": {k: int(v) for k, v in data.errors["kind"].value_counts().items()},
         },
         "bypass": bypass(data.requests, att, slow_ms),

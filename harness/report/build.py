@@ -55,6 +55,7 @@ def table_rows(summary: dict) -> list[tuple[str, list[str]]]:
            [_endpoint_cell(v["client"].get("endpoint", {}).get(key)) for v in vs])
           for key in sorted({k for v in vs for k in v["client"].get("endpoint", {})})
           if len({k for v in vs for k in v["client"].get("endpoint", {})}) > 1],
+        *_redirect_rows(vs),
         ("retried by nginx", [_fmt(v["gateway"]["retried_requests"]) for v in vs]),
         ("no live upstreams", [_fmt(v["gateway"]["no_live_upstreams"]) for v in vs]),
         ("bypass figure", [f"{v['bypass']['figure']:.0%} ({v['bypass']['bypassed']} of {v['bypass']['bad_requests']} bad)" for v in vs]),
@@ -68,6 +69,7 @@ def table_rows(summary: dict) -> list[tuple[str, list[str]]]:
             (f"{r}: goroutine slope /s (start -> peak)", [f"{cell(v, 'goroutine_slope')} ({cell(v, 'goroutines_start')} -> {cell(v, 'goroutines_peak')})" for v in vs]),
             (f"{r}: handlers in flight (peak)", [cell(v, "inflight_peak") for v in vs]),
             (f"{r}: pool in use / waiting (peak)", [f"{cell(v, 'pool_in_use_peak')} / {cell(v, 'pool_waiters_peak')}" for v in vs]),
+            *_database_rows(vs, r),
             (f"{r}: open fds / RSS MB (peak)", [f"{cell(v, 'open_fds_peak')} / {cell(v, 'rss_peak_mb')}" for v in vs]),
             (f"{r}: attempts, failed (kind)", [f"{cell(v, 'attempts')}, {cell(v, 'failed_attempts')} ({cell(v, 'failed_by_kind')})" for v in vs]),
             (f"{r}: upstream p50 / p99 ms", [f"{cell(v, 'p50_ms')} / {cell(v, 'p99_ms')}" for v in vs]),
@@ -77,6 +79,46 @@ def table_rows(summary: dict) -> list[tuple[str, list[str]]]:
             (f"{r}: leak-watch flagged / first gateway symptom (s)",
              [f"{cell(v, 'leak_flagged_s')} / {cell(v, 'first_symptom_s')}" for v in vs]),
         ]
+    return rows
+
+
+def _database_rows(vs: list[dict], r: str) -> list[tuple[str, list[str]]]:
+    """database/sql's pool (DB.Stats()) of replica r: only when it has one."""
+    if not any(v["replicas"].get(r, {}).get("db_max_open") is not None for v in vs):
+        return []
+
+    def cell(v, key):
+        return _fmt(v["replicas"].get(r, {}).get(key))
+    return [(f"{r}: database pool in use peak / after the load (of max)",
+             [f"{cell(v, 'db_in_use_peak')} / {cell(v, 'db_in_use_after')} (of {cell(v, 'db_max_open')})" for v in vs]),
+            (f"{r}: database pool waits / seconds waited (ended waits only)",
+             [f"{cell(v, 'db_wait_count')} / {cell(v, 'db_wait_s')}" for v in vs])]
+
+
+def _redirect_rows(vs: list[dict]) -> list[tuple[str, list[str]]]:
+    """Redirects off the public origin and requests the service turned away: only when a variant has any."""
+    if not any(v["client"].get("redirects") or v["client"].get("rejected") for v in vs):
+        return []
+
+    def redirect_cell(c: dict | None) -> str:
+        if not c or not c.get("redirects"):
+            return "-"
+        return f"{_fmt(c.get('wrong_redirects'))} of {c['redirects']} ({_fmt(c.get('redirect_targets'))})"
+
+    def rejected_cell(c: dict | None) -> str:
+        return f"{c.get('rejected', 0)} ({c.get('rejected_rate', 0):.1%})" if c else "-"
+
+    keys = sorted({k for v in vs for k in v["client"].get("endpoint", {})})
+    rows = [
+        (f"wrong redirects (off {vs[0]['client'].get('public_origin') or 'the public origin'}), where they point",
+         [redirect_cell(v["client"]) for v in vs]),
+        ("rejected by the service (403/421)", [rejected_cell(v["client"]) for v in vs]),
+        ("Location rewritten by nginx (proxy_redirect)", [_fmt(v["gateway"].get("rewritten_redirects")) for v in vs]),
+    ]
+    if len(keys) > 1:
+        rows += [(f"{key}: wrong redirects; rejected",
+                  [f"{redirect_cell(e)}; {rejected_cell(e)}" if (e := v["client"].get("endpoint", {}).get(key)) else "-"
+                   for v in vs]) for key in keys]
     return rows
 
 

@@ -47,13 +47,18 @@ def toxic_windows(data: VariantData) -> list[tuple[float, float, str]]:
 
 def timeline(variants: list[VariantData], phases: list[tuple[str, float, float]], slow_ms: float) -> bytes:
     rows = ["Client outcome per second", "Client latency (ms)", "Goroutines", "Outbound pool: in use (solid), waiting (dashed)"]
+    has_db = any("db_in_use" in d.samples for d in variants)
+    if has_db:
+        rows.append("DB pool: in use (solid), waits/s (dashed)")
     cols = max(1, len(variants))
-    fig, axes = plt.subplots(len(rows), cols, figsize=(6.2 * cols, 11), sharex=True, sharey="row", squeeze=False)
+    fig, axes = plt.subplots(len(rows), cols, figsize=(6.2 * cols, 11 + 2.6 * has_db), sharex=True, sharey="row",
+                             squeeze=False)
     replicas = sorted({r for d in variants for r in d.meta.get("replicas", {})})
     colors = {r: REPLICA_COLORS[i % len(REPLICA_COLORS)] for i, r in enumerate(replicas)}
     seen: set[str] = set()
     for c, data in enumerate(variants):
-        ax_status, ax_lat, ax_gor, ax_pool = axes[:, c]
+        ax_status, ax_lat, ax_gor, ax_pool = axes[:4, c]
+        ax_db = axes[4, c] if has_db else None
         axes[0, c].set_title(f"{data.name}  ({', '.join(f'{k}={v}' for k, v in data.meta.get('replicas', {}).items())})", fontsize=10)
         sec = per_second(data.requests, data.t0, slow_ms)
         if not sec.empty:
@@ -77,6 +82,11 @@ def timeline(variants: list[VariantData], phases: list[tuple[str, float, float]]
                 ax_pool.plot(t, mine["pool_in_use"], color=colors[r], label=f"{r} in use")
             if "pool_waiters" in mine:
                 ax_pool.plot(t, mine["pool_waiters"], color=colors[r], ls="--", label=f"{r} waiting")
+            if ax_db is not None and "db_in_use" in mine:
+                ax_db.plot(t, mine["db_in_use"], color=colors[r], label=f"{r} in use")
+                if "db_wait_count" in mine:
+                    waits = mine["db_wait_count"].diff() / mine["t"].diff()
+                    ax_db.plot(t, waits.clip(lower=0), color=colors[r], ls="--", label=f"{r} waits/s")
             if "leak_candidates" in mine and (mine["leak_candidates"] > 0).any():
                 flagged = float(mine.loc[mine["leak_candidates"] > 0, "t"].min()) - data.t0
                 ax_gor.axvline(flagged, color=colors[r], ls="-.", lw=1.2, label=f"leak-watch flagged {r}")
@@ -91,7 +101,7 @@ def timeline(variants: list[VariantData], phases: list[tuple[str, float, float]]
             ax.grid(alpha=0.3)
         for name, start, dur in phases:
             ax_status.text(start + 0.5, 1.0, name, transform=ax_status.get_xaxis_transform(), fontsize=8, va="top", color="#555")
-        ax_pool.set_xlabel("seconds since the load started")
+        axes[-1, c].set_xlabel("seconds since the load started")
     for r, title in enumerate(rows):
         axes[r, 0].set_ylabel(title, fontsize=9)
         handles = {lab: h for ax in axes[r, :] for h, lab in zip(*ax.get_legend_handles_labels())}

@@ -1,0 +1,1 @@
+"""`gatewaylab compare` and `gatewaylab regress`: two builds, the same scenario, a verdict per metric."""
