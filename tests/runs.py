@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import subprocess
 import sys
 import time
@@ -13,9 +14,16 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "tests" / "scenarios"
 
 
+def _as_from_a_terminal() -> None:
+    # A shell that starts the test run in the background leaves SIGINT ignored, and Python
+    # keeps an ignored SIGINT ignored: the harness would never see the Ctrl-C a test sends.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(scenario: str | Path, reports: Path, *extra: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "harness", "run", str(scenario), "--reports", str(reports), *extra],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=_as_from_a_terminal)
 
 
 def journal(run_dir: Path) -> list[dict]:

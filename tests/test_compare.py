@@ -108,6 +108,8 @@ def test_a_revision_that_reintroduces_the_leak_fails_regress(tmp_path):
     assert "fixed meets its expectations" in failed, failed
     assert "replicas.a.pool_waiters_peak" in failed["fixed meets its expectations"]
     assert all(c.get("classname") == "gatewaylab.unclosed-body" for c in cases)
+    index = next((tmp_path / "reports" / "regress").glob("*/index.html")).read_text()
+    assert "comparison.html" in index and "replicas.a.pool_waiters_peak" in index
     assert not (clone / ".git" / "worktrees").exists() or not any((clone / ".git" / "worktrees").iterdir())
 
 

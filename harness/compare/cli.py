@@ -159,11 +159,12 @@ def regress(args) -> int:
     base = (make_build("baseline", loaded[0], found, None, args.baseline_ref, None, cand.variant, args.repo, out)
             if args.baseline_ref else None)
     cases: list[junit.Case] = []
+    made: list[Path] = []
     interrupted = False
     for s in loaded:
         t = time.monotonic()
         try:
-            cases += suite.one(s, cand, base, args.trials, args.reports, over)
+            cases += suite.one(s, cand, base, args.trials, args.reports, over, made)
         except (KeyboardInterrupt, runner.Interrupted) as e:
             cases.append(junit.Case(s.name, "run", "error", f"interrupted ({str(e) or 'Ctrl-C'})", time.monotonic() - t))
             interrupted = True
@@ -171,24 +172,24 @@ def regress(args) -> int:
         except GatewaylabError as e:
             if e.exit_code == 2:  # a build that does not start, a broken environment: stop the suite
                 cases.append(junit.Case(s.name, "run", "error", str(e), time.monotonic() - t))
-                _finish(cases, out, args.junit)
+                _finish(cases, out, args.junit, made)
                 raise
             cases.append(junit.Case(s.name, "run", "error", str(e), time.monotonic() - t))
-    _finish(cases, out, args.junit)
+    _finish(cases, out, args.junit, made)
     print(suite.summary_line(cases))
     if interrupted:
         return 130
     return 1 if any(c.outcome in ("fail", "error") for c in cases) else 0
 
 
-def _finish(cases, out: Path, junit_path: Path | None) -> None:
+def _finish(cases, out: Path, junit_path: Path | None, made: list[Path]) -> None:
     from harness.compare import regress as suite
 
-    suite.write_index(cases, out)
+    index = suite.write_index(cases, out, made)
     junit.write(cases, out / "junit.xml")
     if junit_path:
         junit.write(cases, junit_path)
-    print(f"gatewaylab regress: results in {out}" + (f", JUnit in {junit_path}" if junit_path else ""), file=sys.stderr)
+    print(f"gatewaylab regress: {index}" + (f", JUnit in {junit_path}" if junit_path else ""), file=sys.stderr)
 
 
 def diff(args) -> int:

@@ -10,7 +10,9 @@ variant still reproduces.
 
 from __future__ import annotations
 
+import html
 import json
+import os
 import sys
 import time
 from dataclasses import replace
@@ -38,14 +40,16 @@ def expectation_cases(suite: str, what: str, v: dict, role: str, seconds: float,
 
 
 def one(scenario: Scenario, candidate: Build, baseline: Build | None, n: int, reports: Path,
-        overrides: dict[str, float]) -> list[junit.Case]:
+        overrides: dict[str, float], reports_made: list[Path] | None = None) -> list[junit.Case]:
+    """The checks of one scenario; the report of each comparison or run is appended to reports_made."""
+    made = reports_made if reports_made is not None else []
     suite = scenario.name
     fixed, buggy = scenario.regress_variants()
     thresholds = {**scenario.compare.thresholds, **overrides}
     cases: list[junit.Case] = []
     if fixed is None:  # nothing to compare: each default variant must still reproduce
         for var in scenario.default_variants:
-            cases += _reproduce_only(scenario, replace(candidate, variant=var), n, reports, thresholds)
+            cases += _reproduce_only(scenario, replace(candidate, variant=var), n, reports, made)
         return cases
     if buggy is not None:
         t = time.monotonic()
@@ -53,7 +57,8 @@ def one(scenario: Scenario, candidate: Build, baseline: Build | None, n: int, re
         print(f"gatewaylab regress: {suite}: {buggy} vs {fixed} ({candidate.describe()}) -> {folder}", file=sys.stderr)
         trials.run(scenario, replace(candidate, role="baseline", variant=buggy),
                    replace(candidate, role="candidate", variant=fixed), n, folder, thresholds)
-        v, _ = verdict.write(folder)
+        v, html = verdict.write(folder)
+        made.append(html)
         secs = time.monotonic() - t
         cases += expectation_cases(suite, f"{fixed} meets its expectations", v, "candidate", secs, lost=False)
         cases += expectation_cases(suite, f"{buggy} still reproduces", v, "baseline", 0, lost=True)
@@ -64,16 +69,17 @@ def one(scenario: Scenario, candidate: Build, baseline: Build | None, n: int, re
         print(f"gatewaylab regress: {suite}: {fixed} of {baseline.describe()} vs {candidate.describe()} -> {folder}",
               file=sys.stderr)
         trials.run(scenario, replace(baseline, variant=fixed), replace(candidate, variant=fixed), n, folder, thresholds)
-        v, _ = verdict.write(folder)
+        v, html = verdict.write(folder)
+        made.append(html)
         if buggy is None:
             cases += expectation_cases(suite, f"{fixed} meets its expectations", v, "candidate", time.monotonic() - t, lost=False)
         cases += junit.from_verdict(suite, f"{fixed}: candidate not worse than baseline", v, time.monotonic() - t)
     elif buggy is None:
-        cases += _reproduce_only(scenario, replace(candidate, variant=fixed), n, reports, thresholds)
+        cases += _reproduce_only(scenario, replace(candidate, variant=fixed), n, reports, made)
     return cases
 
 
-def _reproduce_only(scenario: Scenario, build: Build, n: int, reports: Path, thresholds: dict) -> list[junit.Case]:
+def _reproduce_only(scenario: Scenario, build: Build, n: int, reports: Path, made: list[Path]) -> list[junit.Case]:
     """The variant against its expectations, in n trials (a comparison of the build with itself is not needed)."""
     from harness import runner
     from harness.report import build as report
@@ -85,7 +91,8 @@ def _reproduce_only(scenario: Scenario, build: Build, n: int, reports: Path, thr
     runner.run_steps([runner.Step(s, v, build.tools, run_dir, service=build.service, seed=1000 + i)
                       for i, v in enumerate(s.variants, 1)], reports, run_dir.name,
                      runner.default_deadline_s(s, list(s.variants)))
-    summary, _ = report.write(run_dir)
+    summary, html = report.write(run_dir)
+    made.append(html)
     trials_ = [{"trial": k, "verdict": x["verdict"], "failed": [e for e in x["expectations"] if not e["holds"]]}
                for k, x in summary["variants"].items()]
     v = {"expectations": {"candidate": trials_}, "trials_planned": n,
@@ -100,6 +107,24 @@ def summary_line(cases: list[junit.Case]) -> str:
         f"  {c.suite}: {c.name}: {c.message}" for c in bad)))
 
 
-def write_index(cases: list[junit.Case], folder: Path) -> None:
+def write_index(cases: list[junit.Case], folder: Path, reports_made: list[Path]) -> Path:
+    """regress.json and index.html: every check, and a link to every comparison's report."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "regress.json").write_text(json.dumps([c.__dict__ for c in cases], indent=2))
+    (folder / "regress.json").write_text(json.dumps({"cases": [c.__dict__ for c in cases],
+                                                     "reports": [str(p) for p in reports_made]}, indent=2))
+    e = html.escape
+    bad = sum(c.outcome in ("fail", "error") for c in cases)
+    out = ["<!doctype html><html><head><meta charset='utf-8'><title>gatewaylab regress</title><style>"
+           "body{font-family:sans-serif;max-width:1200px;margin:1em auto}td,th{border:1px solid #ccc;padding:3px 8px;"
+           "font-size:13px;text-align:left}table{border-collapse:collapse}.pass{color:#080}.fail,.error{color:#c00;"
+           "font-weight:bold}</style></head><body>",
+           f"<h1>gatewaylab regress: {'PASS' if not bad else f'{bad} FAILED'}</h1>",
+           "<table><tr><th>scenario</th><th>check</th><th>outcome</th><th>numbers</th></tr>"]
+    for c in cases:
+        out.append(f"<tr><td>{e(c.suite)}</td><td>{e(c.name)}</td><td class='{c.outcome}'>{e(c.outcome)}</td>"
+                   f"<td>{e(c.message)}</td></tr>")
+    out.append("</table><h2>Reports</h2><ul>")
+    out += [f"<li><a href='{e(os.path.relpath(p, folder))}'>{e(str(p))}</a></li>" for p in reports_made]
+    out.append("</ul></body></html>")
+    (folder / "index.html").write_text("\n".join(out))
+    return folder / "index.html"

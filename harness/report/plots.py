@@ -19,8 +19,10 @@ REPLICA_COLORS = ["#1f77b4", "#2ca02c", "#e377c2", "#17becf", "#bcbd22", "#8c564
 def _color(label: str) -> str:
     if label.endswith("slow"):
         return "#b5a000"
-    if label[0] in "23":
+    if label[0] == "2":
         return "#98df8a"
+    if label[0] == "3":  # redirects: whether they point the right way is in the table (wrong redirects)
+        return "#aec7e8"
     return STATUS_COLORS.get(label, "#c49c94")
 
 
