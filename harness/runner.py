@@ -141,6 +141,7 @@ class Step:
     run_dir: Path
     service: Any = None        # a user's service for the replicas under test
     seed: int | None = None    # the load's random seed (pacing jitter); None: random
+    binary: Path | None = None  # another refsvc build for the replicas under test (a git revision)
 
 
 def run_steps(steps: list[Step], reports: Path, run_id: str, deadline_s: float,
@@ -173,7 +174,7 @@ def run_steps(steps: list[Step], reports: Path, run_id: str, deadline_s: float,
             journal = journals[step.run_dir]
             journal.variant = step.variant
             run_variant(step.scenario, step.variant, step.tools, step.run_dir / "variants" / step.variant, journal,
-                        registry, capture_kinds, service=step.service, seed=step.seed)
+                        registry, capture_kinds, service=step.service, seed=step.seed, binary=step.binary)
             journal.variant = None
         for j in journals.values():
             j.write("run finished")
@@ -194,10 +195,10 @@ def run_steps(steps: list[Step], reports: Path, run_id: str, deadline_s: float,
 
 def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, journal: Journal,
                 registry: leftovers.Registry, capture_kinds: tuple[str, ...] = (), service: Any = None,
-                seed: int | None = None) -> None:
+                seed: int | None = None, binary: Path | None = None) -> None:
     folder.mkdir(parents=True)
     scenario = scenario.resolve(variant)
-    topology = build(scenario, variant, service)
+    topology = build(scenario, variant, service, binary)
     progress = Progress()
     with LocalStack(topology, tools, folder, journal, registry) as stack:
         replicas = stack.addresses["replicas"]

@@ -126,13 +126,14 @@ class LocalStack:
                 with self.journal.step("start replica", replica=r.name, build=f"service {r.service.name}"):
                     self._start_service(r, dep, dep_tcp, logs)
                 continue
-            with self.journal.step("start replica", replica=r.name, build=r.variant):
+            binary = r.binary or str(self.tools.refsvc)
+            with self.journal.step("start replica", replica=r.name, build=r.variant, binary=binary):
                 db_args = self._database_args(r.name)
                 admin = free_port()
                 port = self._spawn(
                     f"replica-{r.name}",
-                    lambda p, r=r, admin=admin, dep=dep, dep_tcp=dep_tcp, db_args=db_args: [
-                        str(self.tools.refsvc), "-addr", f"127.0.0.1:{p}", "-admin-addr", f"127.0.0.1:{admin}",
+                    lambda p, r=r, admin=admin, dep=dep, dep_tcp=dep_tcp, db_args=db_args, binary=binary: [
+                        binary, "-addr", f"127.0.0.1:{p}", "-admin-addr", f"127.0.0.1:{admin}",
                         "-dependency", f"http://{dep}", "-dependency-tcp", dep_tcp,
                         "-pattern", r.pattern, "-variant", r.variant,
                         "-max-conns-per-host", str(r.max_conns_per_host),

@@ -23,6 +23,7 @@ class Replica:
     params: tuple[tuple[str, str], ...] = ()
     nofile: int | None = None
     service: Any = None  # a user's own service (compare.builds.UserService) instead of refsvc
+    binary: str | None = None  # another refsvc build (a git revision's) instead of this tree's
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,11 @@ class Topology:
         return next(p for p in self.proxies if p.leg == leg and p.replica == replica)
 
 
-def build(scenario: Scenario, variant: str, service: Any = None) -> Topology:
+def build(scenario: Scenario, variant: str, service: Any = None, binary: Any = None) -> Topology:
     """The topology of one variant; `scenario` is already resolved for it.
 
-    `service`: a user's service that the replicas under test run instead of refsvc.
+    `service`: a user's service that the replicas under test run instead of refsvc;
+    `binary`: a refsvc of another revision for them. Pinned replicas keep this tree's.
     """
     builds = scenario.replica_variants(variant)
     params = tuple(sorted((k, str(v)) for k, v in scenario.service.params.items()))
@@ -65,6 +67,7 @@ def build(scenario: Scenario, variant: str, service: Any = None) -> Topology:
             # Only the replicas under test get the limit; pinned ones are the healthy neighbours.
             nofile=scenario.service.nofile if r.variant is None else None,
             service=service if r.variant is None else None,
+            binary=str(binary) if binary is not None and r.variant is None else None,
         )
         for name, r in ((n, declared[n]) for n in builds)
     )

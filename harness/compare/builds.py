@@ -9,7 +9,6 @@ carries its port, where its metrics and pprof are.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import shutil
@@ -93,6 +92,9 @@ class Build:
     service: UserService | None = None
     ref: str | None = None
     commit: str | None = None
+    # refsvc built from `ref`, for the replicas under test only; pinned replicas (the
+    # healthy neighbours) keep this tree's build: they are the test bench, not the build.
+    binary: Path | None = None
 
     def describe(self) -> str:
         if self.service is not None:
@@ -104,7 +106,7 @@ class Build:
     def as_dict(self) -> dict:
         return {"role": self.role, "variant": self.variant, "ref": self.ref, "commit": self.commit,
                 "service": None if self.service is None else {**self.service.model_dump(mode="json")},
-                "refsvc": str(self.tools.refsvc), "describe": self.describe()}
+                "refsvc": str(self.binary or self.tools.refsvc), "describe": self.describe()}
 
 
 def resolve_commit(repo: Path, ref: str) -> str:
@@ -163,8 +165,3 @@ def _step(argv: list[str], out, log: Path, what: str, cwd: Path | None = None) -
         out.flush()
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
         raise BuildFailed(f"Cannot {what}: exit status {done.returncode}. Its log ({log}) ends with:\n{tail}")
-
-
-def with_binaries(tools: Tools, bin_dir: Path) -> Tools:
-    return dataclasses.replace(tools, refsvc=bin_dir / "refsvc")
-

@@ -11,7 +11,7 @@ from pathlib import Path
 from harness import runner
 from harness import scenario as scenarios
 from harness.compare import junit
-from harness.compare.builds import Build, UserService, build_ref, build_service, load_service, resolve_commit, with_binaries
+from harness.compare.builds import Build, UserService, build_ref, build_service, load_service, resolve_commit
 from harness.errors import GatewaylabError, ScenarioError
 from harness.tools import ROOT
 
@@ -72,7 +72,7 @@ def make_build(role: str, s, tools, variant: str | None, ref: str | None, servic
     var = default_variant(s, variant or fallback)
     if ref:
         bin_dir, commit = build_ref(repo, ref, folder / "builds" / role)
-        return Build(role, var, with_binaries(tools, bin_dir), ref=ref, commit=commit)
+        return Build(role, var, tools, ref=ref, commit=commit, binary=bin_dir / "refsvc")
     if service:
         svc = service if isinstance(service, UserService) else load_service(service)
         build_service(svc, folder / "builds" / role / "build.log")

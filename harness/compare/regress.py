@@ -88,7 +88,7 @@ def _reproduce_only(scenario: Scenario, build: Build, n: int, reports: Path, mad
     s = trials.trial_scenario(scenario, build.variant, n, build)
     run_dir = runner.prepare(s, list(s.variants), reports)
     print(f"gatewaylab regress: {scenario.name}: {build.variant} ({build.describe()}) -> {run_dir}", file=sys.stderr)
-    runner.run_steps([runner.Step(s, v, build.tools, run_dir, service=build.service, seed=1000 + i)
+    runner.run_steps([runner.Step(s, v, build.tools, run_dir, service=build.service, seed=1000 + i, binary=build.binary)
                       for i, v in enumerate(s.variants, 1)], reports, run_dir.name,
                      runner.default_deadline_s(s, list(s.variants)))
     summary, html = report.write(run_dir)

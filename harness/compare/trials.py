@@ -60,7 +60,8 @@ def run(scenario: Scenario, baseline: Build, candidate: Build, trials: int, fold
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }, indent=2))
     steps = [
-        runner.Step(scenarios[role], f"trial-{i}", b.tools, folder / role, service=b.service, seed=seeds[i - 1])
+        runner.Step(scenarios[role], f"trial-{i}", b.tools, folder / role, service=b.service, seed=seeds[i - 1],
+                    binary=b.binary)
         for i in range(1, trials + 1) for role, b in builds.items()
     ]
     per_trial = max(runner.default_deadline_s(scenarios[r], ["trial-1"]) for r in builds)
