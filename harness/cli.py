@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import traceback
 from pathlib import Path
 
 from harness import goroutines_cli
@@ -158,7 +159,14 @@ def _catalogue(args) -> int:
         code = 0
         for s in loaded:
             variants = list(s.variants) if args.all_variants else list(s.default_variants)
-            one, run_dir = _run_one(s, variants, args.reports)
+            try:
+                one, run_dir = _run_one(s, variants, args.reports)
+            except Exception:  # a bug: say so, keep what the other scenarios give
+                traceback.print_exc()
+                print(f"gatewaylab: {s.name} stopped on an internal error (a bug; the traceback above says where). "
+                      "Its run folder keeps what was gathered; the catalogue goes on.", file=sys.stderr)
+                code = max(code, 1)
+                continue
             if one == 130:
                 return 130
             code = max(code, one)
