@@ -41,6 +41,12 @@ def one_liner(v: dict) -> str:
         parts.append("leak invisible to the gateway")
     elif leaked:
         parts.append("leaks")
+    endpoints = c.get("endpoint", {})
+    # One route can starve another below any error or slow line (noisy-neighbour): name their
+    # p99s once any is above 100 ms (fast loopback answers need no mention).
+    if len(endpoints) > 1 and max((e.get("p99_ms") or 0) for e in endpoints.values()) >= 100:
+        parts.append("p99 by endpoint: " + ", ".join(f"{k} {e['p99_ms']:g} ms" for k, e in endpoints.items()
+                                                     if e.get("p99_ms") is not None))
     return "; ".join(parts) or "no symptom"
 
 
