@@ -211,7 +211,7 @@ OPS = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__l
 TEXT_OPS = {"contains": lambda actual, value: value in actual}
 
 REPLICA_METRICS = (
-    "goroutine_slope", "goroutine_growth", "goroutines_start", "goroutines_peak", "inflight_peak", "pool_in_use_peak",
+    "goroutine_slope", "goroutine_trend", "goroutine_growth", "goroutines_start", "goroutines_peak", "inflight_peak", "pool_in_use_peak",
     "pool_waiters_peak", "open_fds_peak", "rss_peak_mb", "attempts", "failed_attempts",
     "ejection_episodes", "down_s", "served", "p50_ms", "p99_ms", "stacks_grown", "leak_flagged_s",
     "first_symptom_s", "top_stack.growth", "top_stack.blocking_call", "top_stack.own_frame",

@@ -81,7 +81,7 @@ def test_decisions_are_repeatable():
 
 def _summary(requests=1000, status=None, p99=60.0, slope=0.0, waiters=0.0, episodes=0, bypass=0.0):
     return {"client": {"requests": requests, "status": status or {"200": requests}, "p99_ms": p99, "rate_5xx": 0},
-            "replicas": {"a": {"goroutine_slope": slope, "pool_waiters_peak": waiters}, "b": {}},
+            "replicas": {"a": {"goroutine_trend": slope, "pool_waiters_peak": waiters}, "b": {}},
             "gateway": {"ejection_episodes": episodes}, "bypass": {"figure": bypass}}
 
 
@@ -89,7 +89,7 @@ def test_metrics_cover_every_5xx_code_seen_on_either_side():
     s1 = _summary(status={"200": 990, "502": 10})
     s2 = _summary(status={"200": 995, "504": 5})
     keys = [m.key for m in metrics.metrics_for(["a"], [s1, s2])]
-    assert keys == ["replicas.a.goroutine_slope", "replicas.a.pool_waiters_peak", "client.rate_5xx",
+    assert keys == ["replicas.a.goroutine_trend", "replicas.a.pool_waiters_peak", "client.rate_5xx",
                     "client.rate_5xx.502", "client.rate_5xx.504", "client.p99_ms", "gateway.ejection_episodes",
                     "bypass.figure"]
     assert metrics.value(s1, "client.rate_5xx.502") == pytest.approx(0.01)
@@ -155,5 +155,18 @@ def test_a_scenario_that_is_not_there_is_bad_input():
 
 def test_a_falling_goroutine_count_counts_as_no_growth():
     s = _summary(slope=-0.11)
-    assert metrics.value(s, "replicas.a.goroutine_slope") == 0.0
-    assert metrics.value(_summary(slope=0.07), "replicas.a.goroutine_slope") == pytest.approx(0.07)
+    assert metrics.value(s, "replicas.a.goroutine_trend") == 0.0
+    assert metrics.value(_summary(slope=0.07), "replicas.a.goroutine_trend") == pytest.approx(0.07)
+
+
+def test_trend_ignores_a_step_up_and_down_but_follows_a_staircase():
+    import pandas as pd
+
+    from harness.analysis.summary import slope, trend
+
+    t = pd.Series(range(40), dtype=float)
+    bump = pd.Series([15.0] * 3 + [25.0] * 30 + [15.0] * 7)  # a fault's latency raises in-flight work, then lifts
+    assert trend(t, bump) == 0.0 and abs(slope(t, bump)) > 0.05
+    stairs = pd.Series([10.0 + (i // 10) * 3 for i in range(40)])  # +3 every 10 s: a leak in steps
+    assert trend(t, stairs) == pytest.approx(0.3, abs=0.05)
+    assert trend(t, 2 * t + 1) == pytest.approx(2.0)

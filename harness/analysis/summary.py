@@ -178,6 +178,24 @@ def slope(t: pd.Series, y: pd.Series) -> float:
     return float(np.polyfit(t.astype(float), y.astype(float), 1)[0])
 
 
+def trend(t: pd.Series, y: pd.Series, max_points: int = 600) -> float:
+    """Theil-Sen slope of y over t (the median of the slopes between every two samples), per second.
+
+    Robust where the least-squares slope is not: a fixed build's goroutines step up
+    when a fault adds latency and down when it lifts, which tilts a least-squares
+    line either way; most pairs of samples lie on the flat parts and say 0. A leak
+    that grows, even in steps, tilts most pairs.
+    """
+    if len(t) < 2:
+        return 0.0
+    step = max(1, len(t) // max_points)
+    tt, yy = t.to_numpy(float)[::step], y.to_numpy(float)[::step]
+    i, j = np.triu_indices(len(tt), k=1)
+    dt = tt[j] - tt[i]
+    ok = dt > 0
+    return float(np.median((yy[j] - yy[i])[ok] / dt[ok])) if ok.any() else 0.0
+
+
 def _last(s: pd.DataFrame, col: str) -> float | None:
     values = s[col].dropna() if col in s else pd.Series(dtype=float)
     return round(float(values.iloc[-1]), 1) if len(values) else None
@@ -205,6 +223,7 @@ def replica(samples: pd.DataFrame, att: pd.DataFrame, eps: pd.DataFrame, name: s
     failed = a[a["counted"]]
     return {
         "goroutine_slope": round(slope(steady["t"], steady["goroutines"]), 3) if "goroutines" in steady else None,
+        "goroutine_trend": round(trend(steady["t"], steady["goroutines"]), 3) if "goroutines" in steady else None,
         "goroutine_growth": int(window["goroutines"].iloc[-1] - base) if base is not None and len(window) else None,
         "goroutines_start": base,
         "goroutines_peak": peak("goroutines"),
