@@ -33,7 +33,8 @@ $(VENV)/.installed: pyproject.toml
 bin/refsvc bin/dependency &: $(GO_SOURCES)
 	@test -x "$(GO)" || { echo "Go 1.26 is needed to build goservices/: see https://go.dev/doc/install" >&2; exit 1; }
 	mkdir -p bin
-	cd goservices && $(GO) build -o ../bin/ ./cmd/refsvc ./cmd/dependency
+	# goroutineleakprofile: Go 1.26's own leak detector at /debug/pprof/goroutineleak (experimental).
+	cd goservices && GOEXPERIMENT=goroutineleakprofile $(GO) build -o ../bin/ ./cmd/refsvc ./cmd/dependency
 	touch bin/refsvc bin/dependency
 
 $(TOXIPROXY):

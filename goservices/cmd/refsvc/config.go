@@ -64,7 +64,7 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	fs.IntVar(&c.dbMaxOpen, "db-max-open", 10, "database/sql pool size: SetMaxOpenConns and SetMaxIdleConns")
 	fs.StringVar(&c.pattern, "pattern", "unclosed-body", "bug pattern")
 	fs.StringVar(&c.variant, "variant", "", "variant of the pattern, e.g. buggy or fixed")
-	fs.IntVar(&c.maxConnsPerHost, "max-conns-per-host", 20, "outbound Transport.MaxConnsPerHost (and MaxIdleConnsPerHost)")
+	fs.IntVar(&c.maxConnsPerHost, "max-conns-per-host", 20, "outbound Transport.MaxConnsPerHost (and MaxIdleConnsPerHost); 0 is Go's default: no cap, 2 idle")
 	fs.DurationVar(&c.clientTimeout, "client-timeout", time.Second, "http.Client.Timeout for the client-timeout variant")
 	fs.DurationVar(&c.leakwatchInterval, "leakwatch-interval", time.Second, "how often leakwatch samples goroutines for leaks (leakwatch_* metrics); 0 disables")
 	fs.StringVar(&c.name, "name", "refsvc", "replica name for logs, answers and metric labels")
@@ -103,8 +103,8 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	if c.dbMaxOpen < 1 {
 		errs = append(errs, errors.New("-db-max-open must be >= 1"))
 	}
-	if c.maxConnsPerHost < 1 {
-		errs = append(errs, errors.New("-max-conns-per-host must be >= 1"))
+	if c.maxConnsPerHost < 0 {
+		errs = append(errs, errors.New("-max-conns-per-host must be >= 0 (0: Go's default, no cap)"))
 	}
 	if c.clientTimeout <= 0 {
 		errs = append(errs, errors.New("-client-timeout must be > 0"))

@@ -76,7 +76,7 @@ func TestParseConfigRejects(t *testing.T) {
 		"param negative":     {args("-pattern", "unbuffered-chan", "-param", "budget=-1s"), `-param budget="-1s"`},
 		"param unknown":      {args("-pattern", "unbuffered-chan", "-param", "timeout=1s"), "(known: budget)"},
 		"param none known":   {args("-param", "budget=1s"), "(known: none)"},
-		"zero conns":         {args("-max-conns-per-host", "0"), "max-conns-per-host"},
+		"negative conns":     {args("-max-conns-per-host", "-1"), "max-conns-per-host"},
 		"negative leakwatch": {args("-leakwatch-interval", "-1s"), "leakwatch-interval"},
 		"same addrs":         {args("-admin-addr", "127.0.0.1:8081"), "must differ"},
 		"missing addr":       {[]string{"-variant", "fixed"}, "-addr"},
