@@ -31,7 +31,7 @@ from harness.topology import build
 FIRST_REQUEST_TIMEOUT_S = 30.0
 # Locust's own timer plus its stop timeout, then we stop it ourselves.
 LOAD_GRACE_S = 20.0
-TAIL_S = 2.0  # keep sampling briefly after the load, to see what stays
+TAIL_S = 3.0  # keep sampling after the load, so in-flight work drains: what stays is a leak
 RESTART_BACKOFF_S = 1.0
 
 
@@ -226,6 +226,7 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
                 registry.add("locust", locust.pid)
                 t0 = _first_request(tail, locust)
             meta["t0"] = t0
+            meta["loadavg_start"] = os.getloadavg()[0]  # what else ran on the machine (calibration records it)
             meta["locust_pid"] = locust.pid
             journal.write("load running", t0=t0, pids={**stack.addresses["pids"], "locust": locust.pid})
             deadline = scenario.load.duration_s + LOAD_GRACE_S
@@ -267,6 +268,7 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
             meta["load_exit"] = locust.stop()
             registry.remove("locust", locust.pid)
             meta["t_end"] = time.time()
+            meta["loadavg_end"] = os.getloadavg()[0]
             journal.write("load finished", exit=meta["load_exit"], requests=tail.count)
             injector.clear(time.time() - t0)
             time.sleep(TAIL_S)

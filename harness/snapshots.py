@@ -16,6 +16,12 @@ from harness.goroutines import DumpError, fetch, parse
 
 PEAK_EVERY_S = 5.0
 FETCH_TIMEOUT_S = 3.0
+EXTRA_TIMEOUT_S = 10.0
+# Taken with the after-load dump: every goroutine with its creators' stacks (the
+# replicas run with GODEBUG=tracebackancestors, so a standard-library goroutine
+# names the own line that started it), and Go's own leak profile (a build with
+# GOEXPERIMENT=goroutineleakprofile; others answer 404, recorded as unavailable).
+EXTRA = {"after": (("full", "goroutine?debug=2"), ("leakprofile", "goroutineleak?debug=1"))}
 
 
 class Snapshots(threading.Thread):
@@ -58,3 +64,11 @@ class Snapshots(threading.Thread):
                         continue
                     self.best[replica] = total
                 (self.folder / f"{replica}-{label}.txt").write_text(text)
+                for suffix, path in EXTRA.get(label, ()):
+                    try:
+                        extra = fetch(f"{base}/{path}", EXTRA_TIMEOUT_S)
+                    except DumpError as e:
+                        self.journal.write("goroutine snapshot", "unavailable", replica=replica, label=f"{label}.{suffix}",
+                                           error=str(e))
+                        continue
+                    (self.folder / f"{replica}-{label}.{suffix}.txt").write_text(extra)

@@ -30,6 +30,9 @@ from harness.topology import Topology
 READY_TIMEOUT_S = 15.0
 PORT_TRIES = 3
 TOXIPROXY_API_TIMEOUT_S = 5.0
+# Go keeps each goroutine's creators' stacks (debug=2 dumps print them), so a leaked
+# standard-library goroutine (a connection's readLoop) still names the own line behind it.
+TRACEBACK_ANCESTORS = "tracebackancestors=5"
 
 
 class _Bounded:
@@ -142,7 +145,7 @@ class LocalStack:
                     ],
                     lambda p, admin=admin: lambda: _answers(f"http://127.0.0.1:{p}/healthz")()
                     and _answers(f"http://127.0.0.1:{admin}/healthz")(),
-                    logs, env={"TZ": "UTC"}, nofile=r.nofile,
+                    logs, env={"TZ": "UTC", "GODEBUG": TRACEBACK_ANCESTORS}, nofile=r.nofile,
                 )
                 self.addresses["replicas"][r.name] = {
                     "variant": r.variant, "http": f"127.0.0.1:{port}", "admin": f"127.0.0.1:{admin}",
@@ -187,6 +190,8 @@ class LocalStack:
         env = {"TZ": "UTC", "GATEWAYLAB_PORT": "{port}", "GATEWAYLAB_ADMIN_PORT": "{admin_port}",
                "GATEWAYLAB_DEPENDENCY": "{dependency}", "GATEWAYLAB_DATABASE": "{database}", "GATEWAYLAB_REPLICA": "{replica}",
                **svc.env}
+        # The service's own GODEBUG settings stay; ancestors let a stdlib goroutine name its own creator.
+        env["GODEBUG"] = ",".join(x for x in (svc.env.get("GODEBUG", ""), TRACEBACK_ANCESTORS) if x)
         name = f"replica-{r.name}"
         port = self._spawn(name, argv, ready, logs, env=lambda: {k: svc.fill(v, values) for k, v in env.items()},
                            nofile=r.nofile, cwd=svc.folder)
