@@ -68,6 +68,7 @@ class StackGrowth:
     wait: str  # the parking call under blocking_call, "" when the dump hides it
     own_frame: str  # "goservices/pkg/file.go:LINE", "" when no frame is own code
     frames: list[str]
+    created_by_own: bool = False  # own_frame is the line that started it, not a frame of its stack
 
 
 def parse(text: str) -> Dump:

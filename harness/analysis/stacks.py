@@ -5,7 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from harness.goroutines import DumpError, diff, parse
+from harness import ancestry
+from harness.goroutines import DumpError, Frame, diff, parse
 
 THRESHOLD = 5  # goroutines: less is jitter (a few requests in flight)
 SHOWN = 5
@@ -28,19 +29,49 @@ def growth(folder: Path, replica: str, before: str = "baseline", after: str = "a
         first, second = parse(a.read_text(errors="replace")), parse(b.read_text(errors="replace"))
     except DumpError as e:
         return {"error": str(e)}
-    grown = _ranked(diff(first, second, THRESHOLD))
+    grown = _ranked(attribute(diff(first, second, THRESHOLD), folder / f"{b.stem}.full.txt"))
     peak_path = folder / f"{replica}-peak.txt"
     peak = parse(peak_path.read_text(errors="replace")) if peak_path.exists() else None
     # Goroutines that piled up while the fault lasted and were released when it
     # ended are no leak, but the dump at the peak still shows where they waited.
     piled = _ranked(diff(first, peak, THRESHOLD)) if peak else []
     return {
-        "from": before, "to": b.stem.split("-", 1)[1], "total_before": first.total, "total_after": second.total,
+        "from": before, "to": b.stem.removeprefix(f"{replica}-"), "total_before": first.total, "total_after": second.total,
         "total_peak": peak.total if peak else None,
         "stacks_grown": sum(1 for g in grown if g.own_frame),
         "top": [dataclasses.asdict(g) for g in grown[:SHOWN]],
         "peak_top": [dataclasses.asdict(g) for g in piled[:SHOWN]],
     }
+
+
+# An idle keep-alive connection of a pool: its readLoop waits on the socket, its
+# writeLoop on its channel. A pool keeps a bounded number of these; a connection
+# whose body was never closed waits in readLoop's select instead.
+_IDLE_CONN = ("net/http.(*persistConn).writeLoop", "bufio.(*Reader).Peek")
+OWN = "gatewaylab/goservices"
+
+
+def attribute(growths, full_dump: Path, own: str = OWN):
+    """Growth rows without an own frame get the own line that created them (debug=2 with ancestors)."""
+    if not full_dump.exists() or all(g.own_frame for g in growths):
+        return growths
+    creators = ancestry.creators_by_stack(full_dump.read_text(errors="replace"), own)
+    out = []
+    for g in growths:
+        frames = [_frame(f) for f in g.frames]
+        if not g.own_frame and not any(marker in f.func for f in frames for marker in _IDLE_CONN):
+            where = ancestry.lookup(creators, ancestry.key(frames))
+            if where:
+                g = dataclasses.replace(g, own_frame=where, created_by_own=True)
+        out.append(g)
+    return out
+
+
+def _frame(text: str) -> Frame:
+    """StackGrowth keeps frames as 'func file:line' text."""
+    func, _, loc = text.rpartition(" ")
+    file, _, line = loc.rpartition(":")
+    return Frame(func, file, int(line) if line.isdigit() else 0)
 
 
 def _ranked(growths):
