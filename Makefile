@@ -10,6 +10,7 @@ TOXIPROXY := tools/toxiproxy-server-$(TOXIPROXY_VERSION)
 GO_SOURCES := $(shell find goservices -name '*.go' -o -name 'go.mod' -o -name 'go.sum')
 NAME ?= unclosed-body
 VARIANTS ?=
+RUNS ?= 5
 PYTEST_ARGS ?=
 # make regress: which scenarios (default: all), trials per build, the git revisions to build (and from which clone).
 SCENARIOS ?=
@@ -19,7 +20,7 @@ BASELINE_REF ?=
 JUNIT ?= reports/regress/junit.xml
 REPO ?=
 
-.PHONY: setup scenario catalogue regress test test-go test-py bench nginx postgres list clean
+.PHONY: setup scenario catalogue calibrate regress test test-go test-py bench nginx postgres list clean
 
 setup: $(VENV)/.installed bin/refsvc $(TOXIPROXY) nginx postgres
 
@@ -55,6 +56,10 @@ scenario: setup
 
 catalogue: setup
 	$(BIN)/gatewaylab catalogue $(if $(filter all,$(VARIANTS)),--all-variants)
+
+# Each variant RUNS times; per expectation the measured range, passes and margin (SAVE=1: scenarios/calibration/NAME.json).
+calibrate: setup
+	$(BIN)/gatewaylab calibrate $(NAME) --runs $(RUNS) $(if $(VARIANTS),--variant $(VARIANTS)) $(if $(SAVE),--save)
 
 # The pre-release suite: exit 0 all good, 1 a regression or a lost reproduction, 2 bad input or a broken build.
 regress: setup

@@ -43,6 +43,18 @@ def _parser() -> argparse.ArgumentParser:
     cat.add_argument("--reports", type=Path, default=ROOT / "reports", help="where run folders go (default: reports/)")
     cat.add_argument("--from", dest="runs", nargs="+", type=Path, metavar="RUN_DIR",
                      help="build the table from these run folders instead of running anything")
+    cal = sub.add_parser("calibrate", help="run a scenario N times; per expectation the measured range, passes and margin")
+    cal.add_argument("name")
+    cal.add_argument("--runs", type=int, default=5, help="runs of each variant (default 5)")
+    cal.add_argument("--variant", action="append", metavar="NAME",
+                     help="variants (repeat or comma-separate; 'all'). Default: the scenario's default_variants")
+    cal.add_argument("--from", dest="runs_from", nargs="+", type=Path, metavar="RUN_DIR",
+                     help="judge these run folders instead of running anything")
+    cal.add_argument("--recorded", action="store_true",
+                     help="judge every recorded run of the scenario under reports/runs instead of running anything")
+    cal.add_argument("--save", action="store_true",
+                     help="write the figures beside the scenario: scenarios/calibration/NAME.json")
+    cal.add_argument("--reports", type=Path, default=ROOT / "reports", help="where run folders go (default: reports/)")
     ex = sub.add_parser("explain", help="the story of a scenario, what to watch, and the buggy-vs-fixed code")
     ex.add_argument("name")
     goroutines_cli.add_parser(sub)
@@ -71,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             return goroutines_cli.run(args)
         if args.command == "catalogue":
             return _catalogue(args)
+        if args.command == "calibrate":
+            return _calibrate(args)
         if args.command == "compare":
             return compare_cli.compare(args)
         if args.command == "regress":
@@ -176,6 +190,41 @@ def _catalogue(args) -> int:
     print(catalogue.text_table(rows))
     print(f"\nCatalogue: {out}")
     return code
+
+
+def _calibrate(args) -> int:
+    from harness import calibration, runner
+    from harness.report import calibration as shown
+
+    scenario = scenarios.load(args.name)
+    wanted = [v.strip() for item in (args.variant or []) for v in item.split(",") if v.strip()]
+    variants = scenarios.pick_variants(scenario, wanted or None)
+    if not 1 <= args.runs <= 100:
+        raise scenarios.ScenarioError("--runs takes a whole number from 1 to 100.")
+    if args.runs_from:
+        run_dirs = list(args.runs_from)
+    elif args.recorded:
+        run_dirs = calibration.recorded_runs(args.reports, scenario.name)
+    else:
+        run_dirs = []
+        for i in range(args.runs):
+            print(f"gatewaylab: calibration run {i + 1} of {args.runs}", file=sys.stderr)
+            code, run_dir = _run_one(scenario, variants, args.reports)
+            if code in (2, 130):
+                return code
+            run_dirs.append(run_dir)
+    got, skipped = calibration.collect(scenario, run_dirs, variants)
+    res = calibration.result(scenario, got, skipped)
+    folder = runner.stamped_folder(args.reports / "calibration", scenario.name)
+    (folder / "calibration.json").write_text(json.dumps(res, indent=1))
+    (folder / "index.html").write_text(shown.html(res))
+    shown.print_table(res)
+    if args.save:
+        path = scenarios.SCENARIO_DIR / "calibration" / f"{scenario.name}.json"
+        calibration.save(res, path)
+        print(f"Saved: {path}")
+    print(f"\nCalibration: {folder / 'index.html'}")
+    return 0 if res["ok"] else 1
 
 
 def _report_incomplete(run_dir: Path) -> None:

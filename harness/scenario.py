@@ -79,7 +79,8 @@ ParamValue = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")] | int | f
 
 
 class Service(Strict):
-    max_conns_per_host: int = Field(20, ge=1, le=1000)
+    # The outbound Transport's MaxConnsPerHost; 0 is Go's default: no cap (and 2 idle per host).
+    max_conns_per_host: int = Field(20, ge=0, le=1000)
     client_timeout_ms: int = Field(1000, ge=1, le=600_000)
     # Pattern-specific settings, passed to refsvc as -param key=value; refsvc checks them.
     params: dict[ParamKey, ParamValue] = {}
@@ -207,11 +208,28 @@ class Analysis(Strict):
     steady_after_s: float = Field(0, ge=0, le=MAX_DURATION_S)
 
 
+class LeakChecks(Strict):
+    """The default leak checks: what may stay on a replica under test once the load has drained.
+
+    Applied to every variant whose `leak` is `none` (the default), so a service
+    whose scenario states no expectations is still judged. The limits come from
+    calibration runs of the reference services' fixed builds (scenarios/calibration/).
+    """
+    enabled: bool = True
+    goroutines_left: int = Field(50, ge=0, le=1_000_000)  # goroutines after the tail minus before the load
+    fds_left: int = Field(30, ge=0, le=1_000_000)         # open fds, likewise
+    stacks_grown: int = Field(0, ge=0, le=1000)           # own-code stacks grown by 5+ (or started by own code)
+    goroutine_trend: float = Field(0.05, ge=0, le=1000)   # Theil-Sen slope after steady_after_s, goroutines/s
+    leakwatch: bool = True                                # leak-watch silent over the whole run (where exported)
+
+
 OPS = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__, "==": float.__eq__}
 TEXT_OPS = {"contains": lambda actual, value: value in actual}
 
 REPLICA_METRICS = (
     "goroutine_slope", "goroutine_trend", "goroutine_growth", "goroutines_start", "goroutines_peak", "inflight_peak", "pool_in_use_peak",
+    "goroutines_after", "goroutines_left", "fds_start", "fds_after", "fds_left", "leakwatch_flags", "runtime_leaks",
+    "runtime_leak_frame", "leak_signals",
     "pool_waiters_peak", "open_fds_peak", "rss_peak_mb", "attempts", "failed_attempts",
     "ejection_episodes", "down_s", "served", "p50_ms", "p99_ms", "stacks_grown", "leak_flagged_s",
     "first_symptom_s", "top_stack.growth", "top_stack.blocking_call", "top_stack.own_frame",
@@ -279,13 +297,17 @@ class Variant(Strict):
     build: Name | None = None
     # Overrides of the scenario's settings for this variant only (validated merged).
     params: dict[ParamKey, ParamValue] = {}
+    service: dict[str, Any] = {}
     gateway: dict[str, Any] = {}
     load: dict[str, Any] = {}
     toxics: list[Toxic] | None = None
     expect: list[Expectation] = []
+    # none: the default leak checks must hold; expected: at least one of them must fire
+    # (the variant reproduces a leak); ignore: not judged by them (e.g. a process that restarts).
+    leak: Literal["none", "expected", "ignore"] = "none"
 
     def overrides(self) -> bool:
-        return bool(self.params or self.gateway or self.load or self.toxics is not None)
+        return bool(self.params or self.service or self.gateway or self.load or self.toxics is not None)
 
 
 class Scenario(Strict):
@@ -311,6 +333,7 @@ class Scenario(Strict):
     on_component_death: Literal["stop", "continue", "restart"] = "stop"
     compare: Compare = Compare()
     regress: Regress = Regress()
+    leak_checks: LeakChecks = LeakChecks()
 
     @model_validator(mode="after")
     def _consistent(self) -> "Scenario":
@@ -398,13 +421,14 @@ class Scenario(Strict):
         if not v.overrides():
             return self
         data = self.model_dump(mode="json")
+        data["service"].update(v.service)
         data["gateway"].update(v.gateway)
         data["load"].update(v.load)
         if v.toxics is not None:
             data["toxics"] = [t.model_dump(mode="json") for t in v.toxics]
         data["service"]["params"] = {**data["service"]["params"], **v.params}
         plain = v.model_dump(mode="json")
-        plain.update(params={}, gateway={}, load={}, toxics=None)  # applied: the resolved model holds them
+        plain.update(params={}, service={}, gateway={}, load={}, toxics=None)  # applied: the resolved model holds them
         data["variants"] = {variant: plain}
         data["default_variants"] = [variant]
         data["regress"] = {}  # names variants the resolved scenario no longer has

@@ -44,10 +44,10 @@ def growth(folder: Path, replica: str, before: str = "baseline", after: str = "a
     }
 
 
-# An idle keep-alive connection of a pool: its readLoop waits on the socket, its
-# writeLoop on its channel. A pool keeps a bounded number of these; a connection
-# whose body was never closed waits in readLoop's select instead.
-_IDLE_CONN = ("net/http.(*persistConn).writeLoop", "bufio.(*Reader).Peek")
+# An idle keep-alive connection of a pool: its readLoop waits on the socket
+# (persistConn.Read), its writeLoop on its channel. A pool keeps a bounded number
+# of these; a connection whose body was never closed waits in readLoop's select.
+_IDLE_CONN = ("net/http.(*persistConn).writeLoop", "net/http.(*persistConn).Read")
 OWN = "gatewaylab/goservices"
 
 

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from harness import capture
-from harness.analysis import gateway, records
+from harness.analysis import gateway, leaks, records
 from harness.analysis import stacks as stacks_mod
 from harness.journal import read as read_journal
-from harness.scenario import Expectation, Gateway, Scenario
+from harness.scenario import CLIENT_METRICS, Expectation, Gateway, Scenario
 
 REJECTED = (403, 421)  # a service turning the request away: forbidden, misdirected (wrong host)
 DEFAULT_PORTS = {"http": "80", "https": "443"}
@@ -113,6 +113,8 @@ def redirects(req: pd.DataFrame, origin: str | None) -> dict:
 
 def client(req: pd.DataFrame, slow_ms: float, origin: str | None = None) -> dict:
     n = len(req)
+    if n == 0:  # no request recorded: every figure is "no data", never a zero that passes
+        return {"requests": 0, "status": {}, **{m: None for m in CLIENT_METRICS if m != "requests"}}
     duration = (req["end"].max() - req["start"].min()) if n else 0.0
     errors = int((req["status"] >= 500).sum())
     slow = int((req["ms"] >= slow_ms).sum())
@@ -249,6 +251,8 @@ def replica(samples: pd.DataFrame, att: pd.DataFrame, eps: pd.DataFrame, name: s
         "p99_ms": round(float(a["response_time"].quantile(0.99)) * 1000, 1) if a["response_time"].notna().any() else None,
         "ejection_episodes": len(mine),
         "down_s": round(float((mine["end"] - mine["start"]).sum()), 1),
+        "samples": len(s),
+        **leaks.drained(s, t0, t_end),
     }
 
 
@@ -307,10 +311,48 @@ def lookup(summary: dict, path: str):
     node = summary
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:
-            counts = path.startswith("client.status.") or ".failed_by_kind." in path or path.startswith("gateway.error_log.")
-            return 0 if counts else None  # a count nobody saw is zero
+            return 0 if _counted(summary, path) else None  # a count nobody saw is zero, if anyone looked
         node = node[part]
     return node
+
+
+def _counted(summary: dict, path: str) -> bool:
+    """Is path a count whose source has data, so that its absence means zero?"""
+    parts = path.split(".")
+    if path.startswith("client.status."):
+        return bool(summary.get("client", {}).get("requests"))
+    if ".failed_by_kind." in path:
+        return bool(summary.get("replicas", {}).get(parts[1], {}).get("attempts"))
+    if path.startswith("gateway.error_log."):
+        return bool(summary.get("gateway", {}).get("error_log_read"))
+    return False
+
+
+def no_data_reason(summary: dict, path: str) -> str:
+    """Why a metric has no value: which samples or records were missing."""
+    parts = path.split(".")
+    if parts[0] == "client" and not summary.get("client", {}).get("requests"):
+        return "no client request was recorded (requests.jsonl is empty or missing)"
+    if parts[0] == "replicas":
+        fig = summary.get("replicas", {}).get(parts[1])
+        if fig is None:
+            return f"replica {parts[1]} is not in this run"
+        if not fig.get("samples"):
+            return (f"replica {parts[1]}: no /metrics sample was taken "
+                    f"({fig.get('scrape_errors', 0)} scrapes failed)")
+        if parts[2].startswith(("stacks_grown", "top_stack")):
+            return f"replica {parts[1]}: no goroutine dumps before and after the load (no pprof, or a fetch failed)"
+        if parts[2] == "leakwatch_flags":
+            return f"replica {parts[1]} exports no leakwatch_candidate_stacks"
+        if parts[2] == "runtime_leaks":
+            return f"replica {parts[1]}: no goroutineleak profile (a build without GOEXPERIMENT=goroutineleakprofile)"
+        if parts[2].endswith(("_left", "_after")):
+            return (f"replica {parts[1]}: no sample before the load and after its tail "
+                    f"({fig.get('samples')} samples, {fig.get('scrape_errors', 0)} scrapes failed)")
+        return f"replica {parts[1]} exported no value for {parts[2]} ({fig.get('samples')} samples)"
+    if parts[0] == "gateway" and parts[1] == "error_log":
+        return "nginx's error log was not read"
+    return "the run recorded no value for it"
 
 
 def check(expect: list[Expectation], summary: dict) -> list[dict]:
@@ -318,8 +360,27 @@ def check(expect: list[Expectation], summary: dict) -> list[dict]:
     for e in expect:
         actual = lookup(summary, e.metric)
         holds = actual is not None and e.holds(actual)
-        out.append({"metric": e.metric, "op": e.op, "value": e.value, "actual": actual, "holds": holds, "why": e.why})
+        row = {"metric": e.metric, "op": e.op, "value": e.value, "actual": actual, "holds": holds, "why": e.why}
+        if actual is None:
+            row["no_data"] = no_data_reason(summary, e.metric)
+        out.append(row)
     return out
+
+
+def expectations(scenario: Scenario, variant: str, summary: dict) -> list[Expectation]:
+    """The variant's own expectations, then the default leak checks its `leak` setting asks for."""
+    v = scenario.variants.get(variant)
+    own = list(v.expect) if v else []
+    limits = scenario.leak_checks
+    if not limits.enabled or (v is not None and v.leak == "ignore"):
+        return own
+    tested = [r.name for r in scenario.replicas if r.variant is None]
+    figures = summary["replicas"]
+    if v is not None and v.leak == "expected":
+        return own + [Expectation(metric=f"replicas.{r}.leak_signals", op=">=", value=1.0,
+                                  why="the variant leaks: at least one default leak check must fire") for r in tested]
+    stated = {e.metric for e in own}  # a variant's own expectation on a metric replaces the default one
+    return own + [e for e in leaks.default_expectations(limits, tested, figures) if e.metric not in stated]
 
 
 def variant_summary(data: VariantData, scenario: Scenario) -> dict:
@@ -330,7 +391,8 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
     att = data.attempts
     reqs = data.access
     retried = int((att.groupby("rid")["n"].max() > 0).sum()) if len(att) else 0
-    origin = public_origin(scenario.gateway, records.stack(data.folder).get("gateway"))
+    stack_info = records.stack(data.folder)
+    origin = public_origin(scenario.gateway, stack_info.get("gateway"))
     summary = {
         "variant": data.name,
         "builds": data.meta.get("replicas", {}),
@@ -349,6 +411,7 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
             "ejection_episodes": len(data.episodes),
             "rewritten_redirects": rewritten_redirects(reqs),
             "error_log": {k: int(v) for k, v in data.errors["kind"].value_counts().items()},
+            "error_log_read": (data.folder / "nginx" / "error.log").exists(),
         },
         "bypass": bypass(data.requests, att, slow_ms),
         "crosscheck": crosscheck(data.requests, reqs),
@@ -375,8 +438,12 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
         fig["first_accept_error_s"] = round(float(acc["t"].min() - t0), 1) if len(acc) else None
         fig["accept_error"] = acc["error"].iloc[0] if len(acc) else None
         fig["deaths"] = sum(1 for d in data.meta.get("deaths", []) if d.get("process") == f"replica-{r}")
-    expect = scenario.variants[data.name].expect if data.name in scenario.variants else []
-    summary["expectations"] = check(expect, summary)
+        fig.update(leaks.runtime_profile(data.folder / "goroutines", r))
+        fig["has_pprof"] = bool(stack_info.get("replicas", {}).get(r, {}).get("pprof"))
+        fig["has_leakwatch"] = fig.get("leakwatch_flags") is not None
+        fig["leak_signals"] = leaks.signals(scenario.leak_checks, fig)
+    summary["leak_checks"] = scenario.leak_checks.model_dump()
+    summary["expectations"] = check(expectations(scenario, data.name, summary), summary)
     summary["verdict"] = "pass" if all(e["holds"] for e in summary["expectations"]) else "fail"
     return summary
 

@@ -75,7 +75,12 @@ def table_rows(summary: dict) -> list[tuple[str, list[str]]]:
             (f"{r}: upstream p50 / p99 ms", [f"{cell(v, 'p50_ms')} / {cell(v, 'p99_ms')}" for v in vs]),
             (f"{r}: ejection episodes (down s)", [f"{cell(v, 'ejection_episodes')} ({cell(v, 'down_s')})" for v in vs]),
             (f"{r}: deaths / accept errors", [f"{cell(v, 'deaths')} / {cell(v, 'accept_errors')}" for v in vs]),
+            (f"{r}: left after the load drained: goroutines / fds",
+             [f"{cell(v, 'goroutines_left')} / {cell(v, 'fds_left')}" for v in vs]),
+            (f"{r}: goroutine trend /s (Theil-Sen)", [cell(v, "goroutine_trend") for v in vs]),
             (f"{r}: top growing stack", [_top(v["replicas"].get(r, {})) for v in vs]),
+            (f"{r}: Go's leak profile (goroutines it calls leaked)",
+             [_runtime(v["replicas"].get(r, {})) for v in vs]),
             (f"{r}: leak-watch flagged / first gateway symptom (s)",
              [f"{cell(v, 'leak_flagged_s')} / {cell(v, 'first_symptom_s')}" for v in vs]),
         ]
@@ -137,7 +142,30 @@ def _top(fig: dict) -> str:
     if not t["own_frame"]:
         return f"none in own code (+{t['growth']} in {t['blocking_call']})"
     at = " at the peak, released later" if t.get("when") == "peak" else ""
-    return f"+{t['growth']} in {t['blocking_call']} from {t['own_frame']}{at}"
+    how = "started by" if t.get("created_by_own") else "from"
+    return f"+{t['growth']} in {t['blocking_call']} {how} {t['own_frame']}{at}"
+
+
+def _runtime(fig: dict) -> str:
+    n = fig.get("runtime_leaks")
+    if n is None:
+        return "not available"
+    return f"{n}" + (f" at {fig['runtime_leak_frame']}" if fig.get("runtime_leak_frame") else "")
+
+
+def _measured(x: dict) -> str:
+    return f"no data: {x['no_data']}" if x.get("no_data") else _fmt(x["actual"])
+
+
+def leak_checks_note(v: dict) -> str:
+    lc = v.get("leak_checks")
+    if not lc:
+        return ""
+    if not lc["enabled"]:
+        return "Default leak checks: off (leak_checks.enabled: false)."
+    return (f"Default leak checks (leak_checks): after the load drains at most {lc['goroutines_left']} goroutines and "
+            f"{lc['fds_left']} fds more than before it, at most {lc['stacks_grown']} own-code stacks grown, a Theil-Sen "
+            f"trend of at most {lc['goroutine_trend']:g}/s" + (", and leak-watch silent" if lc["leakwatch"] else "") + ".")
 
 
 def _stacks_html(v: dict) -> str:
@@ -160,7 +188,8 @@ def _stacks_html(v: dict) -> str:
             out.append("<table><tr><th>growth</th><th>blocking call</th><th>own code</th><th>top frames</th></tr>")
             for g in rows:
                 out.append(f"<tr><td>+{g['growth']} ({g['before']} -> {g['after']})</td><td>{e(g['blocking_call'])}"
-                           f"{'<br><small>' + e(g['wait']) + '</small>' if g['wait'] else ''}</td><td>{e(g['own_frame'])}</td>"
+                           f"{'<br><small>' + e(g['wait']) + '</small>' if g['wait'] else ''}</td><td>{e(g['own_frame'])}"
+                           f"{'<br><small>started it (its creators stacks)</small>' if g.get('created_by_own') else ''}</td>"
                            f"<td><pre>{e(chr(10).join(g['frames']))}</pre></td></tr>")
             out.append("</table>")
     for c in v.get("captures", []):
@@ -212,7 +241,9 @@ def markdown(summary: dict) -> str:
             lines.append(f"- {note}")
         for e in v["expectations"]:
             mark = "ok  " if e["holds"] else "FAIL"
-            lines.append(f"- {mark} {e['metric']} {e['op']} {_fmt(e['value'])} (measured {_fmt(e['actual'])}){' - ' + e['why'] if e['why'] else ''}")
+            lines.append(f"- {mark} {e['metric']} {e['op']} {_fmt(e['value'])} (measured {_measured(e)}){' - ' + e['why'] if e['why'] else ''}")
+        if note := leak_checks_note(v):
+            lines.append(f"- {note}")
         lines.append("")
     lines.append(f"Verdict: {summary['verdict'].upper()}")
     return "\n".join(lines)
@@ -255,9 +286,10 @@ def render_html(summary: dict, description: str, png: bytes) -> str:
         out.append(f"<h3>{e(name)}: <span class='{v['verdict']}'>{e(v['verdict'].upper())}</span></h3>")
         out.append("<table><tr><th>expectation</th><th>measured</th><th></th><th>why</th></tr>")
         for x in v["expectations"]:
-            out.append(f"<tr><td>{e(x['metric'])} {e(x['op'])} {e(_fmt(x['value']))}</td><td>{e(_fmt(x['actual']))}</td>"
+            out.append(f"<tr><td>{e(x['metric'])} {e(x['op'])} {e(_fmt(x['value']))}</td><td>{e(_measured(x))}</td>"
                        f"<td class='{'pass' if x['holds'] else 'fail'}'>{'holds' if x['holds'] else 'FAILS'}</td><td>{e(x['why'])}</td></tr>")
         out.append("</table>")
+        out.append(f"<p>{e(leak_checks_note(v))}</p>")
         out.append(f"<p>Cross-check: {e(_crosscheck_note(v))}. Error log: {e(_fmt(v['gateway']['error_log']))}.</p>")
         for d in v.get("deaths", []):
             out.append(f"<p class='incomplete'>{e(d['process'])} died {d['t'] - v['t0']:.0f} s into the load "

@@ -1,0 +1,88 @@
+"""The default leak checks and the attribution of standard-library goroutines, on recorded dumps and figures.
+
+tests/fixtures/goroutines/ancestors-debug2.txt is /debug/pprof/goroutine?debug=2 of a
+program (package main) that called `http.Get` five times at main.go:16 and never
+closed a body, run with GODEBUG=tracebackancestors=5: each leaked connection's
+readLoop/writeLoop carries the stacks of the goroutines that started it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness import ancestry
+from harness.analysis import leaks
+from harness.analysis.summary import expectations
+from harness.goroutines import Frame
+from harness.scenario import LeakChecks, parse
+
+DUMP = Path(__file__).parent / "fixtures" / "goroutines" / "ancestors-debug2.txt"
+
+
+def test_a_leaked_readloop_is_attributed_to_the_line_that_made_the_request():
+    text = DUMP.read_text()
+    got = ancestry.goroutines(text)
+    assert len(got) == 7
+    creators = ancestry.creators_by_stack(text, own="")
+    read_loop = ancestry.key([Frame("net/http.(*persistConn).readLoop", "transport.go", 2450)])
+    assert creators[read_loop] == "gt/main.go:16"
+    write_loop = ancestry.key([Frame("net/http.(*persistConn).writeLoop", "transport.go", 2652)])
+    assert creators[write_loop] == "gt/main.go:16"
+    # a stack row cut to its innermost frames still finds its creator
+    assert ancestry.lookup(creators, read_loop) == "gt/main.go:16"
+    assert ancestry.lookup(creators, (("no.such", 1),)) == ""
+
+
+def test_a_goroutine_without_own_creator_gets_none():
+    text = "goroutine 7 [select]:\nnet/http.(*persistConn).readLoop(0x1)\n\t/x/transport.go:2450 +0x1\ncreated by net/http.(*Transport).dialConn in goroutine 3\n\t/x/transport.go:1994 +0x1\n"
+    assert ancestry.creators_by_stack(text, own="example.com/svc") == {}
+
+
+SCENARIO = """
+name: t
+title: t
+description: t
+pattern: unclosed-body
+replicas: [{name: a}, {name: b, variant: fixed}]
+variants:
+  fixed: {expect: [{metric: replicas.a.goroutines_left, op: "<=", value: 20}]}
+  buggy: {leak: expected}
+  client-timeout: {leak: ignore}
+default_variants: [fixed]
+phases: [{name: inject, start_s: 0, duration_s: 10}]
+load: {users: 1, spawn_rate: 1, rate: 1, duration_s: 10, endpoints: [{path: /api/item}]}
+"""
+
+
+def figures(**kw) -> dict:
+    return {"replicas": {"a": {"has_pprof": True, "has_leakwatch": True, **kw}, "b": {"has_pprof": True}}}
+
+
+def test_default_checks_judge_only_the_replicas_under_test_and_yield_to_stated_ones():
+    s = parse(SCENARIO, "t.yaml")
+    got = {e.metric: e for e in expectations(s, "fixed", figures())}
+    assert got["replicas.a.goroutines_left"].value == 20  # the variant's own expectation replaces the default
+    assert got["replicas.a.fds_left"].value == s.leak_checks.fds_left
+    assert {"replicas.a.stacks_grown", "replicas.a.goroutine_trend", "replicas.a.leakwatch_flags"} <= set(got)
+    assert not any(m.startswith("replicas.b.") for m in got)  # b is the pinned neighbour: the bench, not judged
+
+
+def test_a_leaking_variant_must_fire_a_check_and_an_ignored_one_is_not_judged():
+    s = parse(SCENARIO, "t.yaml")
+    (e,) = expectations(s, "buggy", figures())
+    assert (e.metric, e.op, e.value) == ("replicas.a.leak_signals", ">=", 1.0)
+    assert expectations(s, "client-timeout", figures()) == []
+
+
+def test_checks_without_their_data_source_are_left_out_not_passed():
+    s = parse(SCENARIO, "t.yaml")
+    got = {e.metric for e in expectations(s, "fixed", {"replicas": {"a": {"has_pprof": False, "has_leakwatch": False}}})}
+    assert "replicas.a.stacks_grown" not in got and "replicas.a.leakwatch_flags" not in got
+    assert "replicas.a.fds_left" in got  # the contract requires process_open_fds: its absence fails as no data
+
+
+def test_signals_count_the_checks_that_fire():
+    limits = LeakChecks()
+    assert leaks.signals(limits, {"goroutines_left": 500, "fds_left": 0, "stacks_grown": 1, "goroutine_trend": 0.0}) == 2
+    assert leaks.signals(limits, {"goroutines_left": 3, "fds_left": 1, "stacks_grown": 0, "goroutine_trend": -0.1}) == 0
+    assert leaks.signals(limits, {}) is None  # nothing measured: no data, not "no leak"
