@@ -130,6 +130,36 @@ def separation(scenario: Scenario, got: dict[str, list[dict]]) -> list[dict]:
     return out
 
 
+# Which detector fires on a replica's figures: None when it had no data.
+DETECTORS = {
+    "left after the drain": lambda f, lim: _any(_over(f, "goroutines_left", lim.goroutines_left),
+                                                _over(f, "fds_left", lim.fds_left)),
+    "stack diff": lambda f, lim: _over(f, "stacks_grown", lim.stacks_grown),
+    "trend": lambda f, lim: _over(f, "goroutine_trend", lim.goroutine_trend),
+    "leak-watch": lambda f, lim: _over(f, "leakwatch_flags", 0),
+    "Go leak profile": lambda f, lim: _over(f, "runtime_leaks", 0),
+}
+
+
+def _over(fig: dict, key: str, limit: float) -> bool | None:
+    v = fig.get(key)
+    return None if not isinstance(v, (int, float)) else v > limit
+
+
+def _any(*xs):
+    return None if all(x is None for x in xs) else any(bool(x) for x in xs)
+
+
+def detectors(scenario: Scenario, got: dict[str, list[dict]]) -> dict[str, dict[str, list]]:
+    """variant -> detector -> [fired on any replica under test?] per run (None: no data)."""
+    tested = [r.name for r in scenario.replicas if r.variant is None]
+    out = {}
+    for v, summaries in got.items():
+        out[v] = {name: [_any(*(fire(s["replicas"].get(r, {}), scenario.leak_checks) for r in tested)) for s in summaries]
+                  for name, fire in DETECTORS.items()}
+    return out
+
+
 def machine() -> dict:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return {"cores": os.cpu_count(), "memory_gb": round(mem, 1), "system": platform.platform()}
@@ -142,6 +172,7 @@ def result(scenario: Scenario, got: dict[str, list[dict]], skipped: list[str]) -
         "runs": {v: [s["run"] for s in ss] for v, ss in got.items()},
         "loadavg": {v: [s["loadavg"] for s in ss] for v, ss in got.items()},
         "expectations": rows, "separation": separation(scenario, got), "skipped": skipped,
+        "leak": {v: scenario.variants[v].leak for v in got}, "detectors": detectors(scenario, got),
         "ok": bool(rows) and all(r["passes"] == r["runs"] for r in rows) and all(got.values()),
     }
 

@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--save", action="store_true",
                      help="write the figures beside the scenario: scenarios/calibration/NAME.json")
     cal.add_argument("--reports", type=Path, default=ROOT / "reports", help="where run folders go (default: reports/)")
+    sub.add_parser("stability", help="the stability and detector tables from scenarios/calibration/*.json (markdown)")
     ex = sub.add_parser("explain", help="the story of a scenario, what to watch, and the buggy-vs-fixed code")
     ex.add_argument("name")
     goroutines_cli.add_parser(sub)
@@ -85,12 +86,19 @@ def main(argv: list[str] | None = None) -> int:
             return _catalogue(args)
         if args.command == "calibrate":
             return _calibrate(args)
+        if args.command == "stability":
+            from harness.report.calibration import stability_markdown
+
+            files = sorted((scenarios.SCENARIO_DIR / "calibration").glob("*.json"))
+            print(stability_markdown([json.loads(f.read_text()) for f in files]))
+            return 0
         if args.command == "compare":
             return compare_cli.compare(args)
         if args.command == "regress":
             return compare_cli.regress(args)
         if args.command == "compare-diff":
             return compare_cli.diff(args)
+        if args.command == "false-alarm": return compare_cli.false_alarm(args)  # noqa: E701
         if args.command == "report":
             if (args.run_dir / "compare.json").exists():
                 return _report_comparison(args.run_dir)

@@ -219,7 +219,7 @@ class LeakChecks(Strict):
     goroutines_left: int = Field(50, ge=0, le=1_000_000)  # goroutines after the tail minus before the load
     fds_left: int = Field(30, ge=0, le=1_000_000)         # open fds, likewise
     stacks_grown: int = Field(0, ge=0, le=1000)           # own-code stacks grown by 5+ (or started by own code)
-    goroutine_trend: float = Field(0.05, ge=0, le=1000)   # Theil-Sen slope after steady_after_s, goroutines/s
+    goroutine_trend: float = Field(0.5, ge=0, le=1000)    # Theil-Sen slope after steady_after_s, goroutines/s: above a pool filling up
     leakwatch: bool = True                                # leak-watch silent over the whole run (where exported)
 
 
@@ -303,8 +303,10 @@ class Variant(Strict):
     toxics: list[Toxic] | None = None
     expect: list[Expectation] = []
     # none: the default leak checks must hold; expected: at least one of them must fire
-    # (the variant reproduces a leak); ignore: not judged by them (e.g. a process that restarts).
-    leak: Literal["none", "expected", "ignore"] = "none"
+    # (the variant reproduces a leak); pile-up: goroutines pile up while a fault lasts and
+    # are released after it, so only what stays after the drain is checked (not the trend,
+    # not leak-watch); ignore: not judged by them (e.g. a process that restarts).
+    leak: Literal["none", "expected", "pile-up", "ignore"] = "none"
 
     def overrides(self) -> bool:
         return bool(self.params or self.service or self.gateway or self.load or self.toxics is not None)

@@ -48,6 +48,7 @@ variants:
   fixed: {expect: [{metric: replicas.a.goroutines_left, op: "<=", value: 20}]}
   buggy: {leak: expected}
   client-timeout: {leak: ignore}
+  request-context: {leak: pile-up}
 default_variants: [fixed]
 phases: [{name: inject, start_s: 0, duration_s: 10}]
 load: {users: 1, spawn_rate: 1, rate: 1, duration_s: 10, endpoints: [{path: /api/item}]}
@@ -72,6 +73,8 @@ def test_a_leaking_variant_must_fire_a_check_and_an_ignored_one_is_not_judged():
     (e,) = expectations(s, "buggy", figures())
     assert (e.metric, e.op, e.value) == ("replicas.a.leak_signals", ">=", 1.0)
     assert expectations(s, "client-timeout", figures()) == []
+    piled = {e.metric for e in expectations(s, "request-context", figures())}
+    assert piled == {"replicas.a.goroutines_left", "replicas.a.fds_left", "replicas.a.stacks_grown"}
 
 
 def test_checks_without_their_data_source_are_left_out_not_passed():

@@ -380,7 +380,8 @@ def expectations(scenario: Scenario, variant: str, summary: dict) -> list[Expect
         return own + [Expectation(metric=f"replicas.{r}.leak_signals", op=">=", value=1.0,
                                   why="the variant leaks: at least one default leak check must fire") for r in tested]
     stated = {e.metric for e in own}  # a variant's own expectation on a metric replaces the default one
-    return own + [e for e in leaks.default_expectations(limits, tested, figures) if e.metric not in stated]
+    defaults = leaks.default_expectations(limits, tested, figures, during_load=v is None or v.leak != "pile-up")
+    return own + [e for e in defaults if e.metric not in stated]
 
 
 def variant_summary(data: VariantData, scenario: Scenario) -> dict:

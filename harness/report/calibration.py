@@ -47,3 +47,52 @@ def print_table(res: dict, console: Console | None = None) -> None:
 def html(res: dict) -> str:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     return env.get_template("calibration.html.j2").render(r=res)
+
+
+def _tightest(res: dict, variant: str) -> dict | None:
+    """The variant's numeric expectation nearest to flipping: the one that decides its verdict."""
+    rows = [e for e in res["expectations"] if e["variant"] == variant and e["distance"] is not None
+            and not (e["min"] == e["max"] == e["value"])]  # a count held at exactly its limit (0 of 0) says little
+    return min(rows, key=lambda e: (e["margin"] if e["margin"] is not None else float("inf"), e["distance"]), default=None)
+
+
+def stability_markdown(results: list[dict]) -> str:
+    """The README's stability and detector tables from committed calibration files."""
+    out = ["| scenario | variant | runs | passed | nearest to flipping: expectation | measured (min .. max) | margin |",
+           "|---|---|---|---|---|---|---|"]
+    for res in results:
+        for v, runs in res["runs"].items():
+            mine = [e for e in res["expectations"] if e["variant"] == v]
+            passed = sum(all(e["values"][i] is not None and _held(e, i) for e in mine) for i in range(len(runs)))
+            t = _tightest(res, v)
+            if t:
+                exp = f"`{t['metric'].split('.', 1)[-1] if t['metric'].startswith('replicas.') else t['metric']} {t['op']} {t['value']:g}`"
+                measured = f"{t['min']:g} .. {t['max']:g}"
+                margin = f"{t['distance']:g}" + (f" ({t['margin']:g} spreads)" if t["margin"] is not None else "")
+            else:
+                exp, measured, margin = "(only == or text checks)", "-", "-"
+            out.append(f"| {res['scenario']} | {v} | {len(runs)} | {passed} | {exp} | {measured} | {margin} |")
+    out += ["", "| scenario / variant (leak) | left after the drain | stack diff | trend | leak-watch | Go leak profile |",
+            "|---|---|---|---|---|---|"]
+    for res in results:
+        for v, det in res.get("detectors", {}).items():
+            kind = res.get("leak", {}).get(v, "none")
+            if kind in ("expected", "pile-up"):
+                cells = [_count(det[name]) for name in ("left after the drain", "stack diff", "trend", "leak-watch", "Go leak profile")]
+                out.append(f"| {res['scenario']} / {v} ({kind}) | " + " | ".join(cells) + " |")
+    fp = [x for res in results for v, det in res.get("detectors", {}).items()
+          if res.get("leak", {}).get(v, "none") == "none" for x in det["leak-watch"] if x is not None]
+    out += ["", f"leak-watch on variants that should not leak: fired in {sum(fp)} of {len(fp)} runs."]
+    return "\n".join(out)
+
+
+def _held(e: dict, i: int) -> bool:
+    from harness.scenario import Expectation
+
+    x = Expectation(metric=e["metric"], op=e["op"], value=e["value"])
+    return x.holds(e["values"][i])
+
+
+def _count(xs: list) -> str:
+    seen = [x for x in xs if x is not None]
+    return f"{sum(seen)} of {len(seen)}" + (f" ({len(xs) - len(seen)} no data)" if len(seen) < len(xs) else "")
