@@ -65,6 +65,9 @@ def collect(scenario: Scenario, run_dirs: list[Path], variants: list[str]) -> tu
             if diff:
                 skipped.append(f"{run_dir.name}/{v}: other settings ({'; '.join(diff[:3])})")
                 continue
+            if not (run_dir / "variants" / v / "meta.json").exists():
+                skipped.append(f"{run_dir.name}/{v}: still running or stopped before its end")
+                continue
             data = load_variant(run_dir, v, scenario)
             summary = variant_summary(data, scenario)
             if not summary["complete"]:

@@ -222,7 +222,7 @@ def replica(samples: pd.DataFrame, att: pd.DataFrame, eps: pd.DataFrame, name: s
         return round(float(s[col].max()) / scale, 1) if col in s and len(s) else None
 
     mine = eps[eps["replica"] == name]
-    failed = a[a["counted"]]
+    failed = a[a["counted"].astype(bool)]  # an empty log gives an object column: index by a boolean one
     return {
         "goroutine_slope": round(slope(steady["t"], steady["goroutines"]), 3) if "goroutines" in steady else None,
         "goroutine_trend": round(trend(steady["t"], steady["goroutines"]), 3) if "goroutines" in steady else None,
