@@ -22,7 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from harness.analysis import records
-from harness.analysis.summary import check, expectations, load_variant, lookup, variant_summary
+from harness.analysis.expect import check, expectations, lookup
+from harness.analysis.summary import load_variant, variant_summary
 from harness.scenario import Scenario
 
 # Fields that only judge a run: they may differ between the recorded scenario and today's file.

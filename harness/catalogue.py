@@ -53,11 +53,12 @@ def one_liner(v: dict) -> str:
 def rows(summary: dict, report: Path) -> list[dict]:
     out = []
     for name, v in summary["variants"].items():
-        slopes = {r: f.get("goroutine_slope") for r, f in v["replicas"].items()}
+        trends = {r: f.get("goroutine_trend") for r, f in v["replicas"].items()}
+        left = {r: f.get("goroutines_left") for r, f in v["replicas"].items()}
         out.append({
             "scenario": summary["scenario"], "variant": name, "verdict": v["verdict"],
             "errors": {k: n for k, n in v["client"]["status"].items() if k == "0" or k >= "4"},
-            "p99_ms": v["client"]["p99_ms"], "goroutine_slope": slopes,
+            "p99_ms": v["client"]["p99_ms"], "goroutine_trend": trends, "goroutines_left": left,
             "ejections": sum(f.get("ejection_episodes") or 0 for f in v["replicas"].values()),
             "bypass": v["bypass"]["figure"], "says": one_liner(v), "report": str(report),
         })
@@ -73,19 +74,24 @@ def write(all_rows: list[dict], folder: Path) -> Path:
              "td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}th{background:#f3f3f3}"
              ".pass{color:#176b2c;font-weight:bold}.fail,.incomplete{color:#b00020;font-weight:bold}</style></head><body>",
              "<h1>gatewaylab catalogue</h1><table><tr><th>scenario</th><th>variant</th><th>client errors by code</th>"
-             "<th>p99 ms</th><th>goroutine slope /s</th><th>ejections</th><th>bypass</th><th>what the gateway made of it</th>"
+             "<th>p99 ms</th><th>goroutine trend /s; left after the load</th><th>ejections</th><th>bypass</th><th>what the gateway made of it</th>"
              "<th>expectations</th></tr>"]
     for r in all_rows:
         link = os.path.relpath(r["report"], folder)
         errors = ", ".join(f"{'no answer' if k == '0' else k}: {n}" for k, n in r["errors"].items()) or "none"
-        slopes = ", ".join(f"{k}: {s:g}" for k, s in r["goroutine_slope"].items() if s is not None)
+        left = r.get("goroutines_left", {})
+        trends = ", ".join(f"{k}: {t:g}; {_left(left.get(k))}" for k, t in r["goroutine_trend"].items() if t is not None)
         lines.append(f"<tr><td><a href='{e(link)}'>{e(r['scenario'])}</a></td><td>{e(r['variant'])}</td><td>{e(errors)}</td>"
-                     f"<td>{r['p99_ms']}</td><td>{e(slopes)}</td><td>{r['ejections']}</td><td>{r['bypass']:.0%}</td>"
+                     f"<td>{r['p99_ms']}</td><td>{e(trends)}</td><td>{r['ejections']}</td><td>{r['bypass']:.0%}</td>"
                      f"<td>{e(r['says'])}</td><td class='{e(r['verdict'])}'>{e(r['verdict'])}</td></tr>")
     lines.append("</table></body></html>")
     out = folder / "index.html"
     out.write_text("\n".join(lines))
     return out
+
+
+def _left(n) -> str:
+    return "no data" if n is None else f"{n:+d}"
 
 
 def new_folder(reports: Path) -> Path:

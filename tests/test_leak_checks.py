@@ -12,7 +12,7 @@ from pathlib import Path
 
 from harness import ancestry
 from harness.analysis import leaks
-from harness.analysis.summary import expectations
+from harness.analysis.expect import expectations
 from harness.goroutines import Frame
 from harness.scenario import LeakChecks, parse
 

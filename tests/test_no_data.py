@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from harness.analysis.summary import check, client, lookup
+from harness.analysis.expect import check, lookup
+from harness.analysis.summary import client
 from harness.scenario import Expectation
 import pandas as pd
 

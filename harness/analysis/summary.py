@@ -14,9 +14,10 @@ import pandas as pd
 
 from harness import capture
 from harness.analysis import gateway, leaks, records
+from harness.analysis.expect import check, expectations
 from harness.analysis import stacks as stacks_mod
 from harness.journal import read as read_journal
-from harness.scenario import CLIENT_METRICS, Expectation, Gateway, Scenario
+from harness.scenario import CLIENT_METRICS, Gateway, Scenario
 
 REJECTED = (403, 421)  # a service turning the request away: forbidden, misdirected (wrong host)
 DEFAULT_PORTS = {"http": "80", "https": "443"}
@@ -305,83 +306,6 @@ def detection(data: VariantData, name: str, slow_ms: float) -> dict:
                                       | (a["response_time"].fillna(0) * 1000 >= slow_ms))]
     symptom = round(float(bad["end"].min() - data.t0), 1) if len(bad) else None
     return {"leak_flagged_s": flagged, "first_symptom_s": symptom}
-
-
-def lookup(summary: dict, path: str):
-    node = summary
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return 0 if _counted(summary, path) else None  # a count nobody saw is zero, if anyone looked
-        node = node[part]
-    return node
-
-
-def _counted(summary: dict, path: str) -> bool:
-    """Is path a count whose source has data, so that its absence means zero?"""
-    parts = path.split(".")
-    if path.startswith("client.status."):
-        return bool(summary.get("client", {}).get("requests"))
-    if ".failed_by_kind." in path:
-        return bool(summary.get("replicas", {}).get(parts[1], {}).get("attempts"))
-    if path.startswith("gateway.error_log."):
-        return bool(summary.get("gateway", {}).get("error_log_read"))
-    return False
-
-
-def no_data_reason(summary: dict, path: str) -> str:
-    """Why a metric has no value: which samples or records were missing."""
-    parts = path.split(".")
-    if parts[0] == "client" and not summary.get("client", {}).get("requests"):
-        return "no client request was recorded (requests.jsonl is empty or missing)"
-    if parts[0] == "replicas":
-        fig = summary.get("replicas", {}).get(parts[1])
-        if fig is None:
-            return f"replica {parts[1]} is not in this run"
-        if not fig.get("samples"):
-            return (f"replica {parts[1]}: no /metrics sample was taken "
-                    f"({fig.get('scrape_errors', 0)} scrapes failed)")
-        if parts[2].startswith(("stacks_grown", "top_stack")):
-            return f"replica {parts[1]}: no goroutine dumps before and after the load (no pprof, or a fetch failed)"
-        if parts[2] == "leakwatch_flags":
-            return f"replica {parts[1]} exports no leakwatch_candidate_stacks"
-        if parts[2] == "runtime_leaks":
-            return f"replica {parts[1]}: no goroutineleak profile (a build without GOEXPERIMENT=goroutineleakprofile)"
-        if parts[2].endswith(("_left", "_after")):
-            return (f"replica {parts[1]}: no sample before the load and after its tail "
-                    f"({fig.get('samples')} samples, {fig.get('scrape_errors', 0)} scrapes failed)")
-        return f"replica {parts[1]} exported no value for {parts[2]} ({fig.get('samples')} samples)"
-    if parts[0] == "gateway" and parts[1] == "error_log":
-        return "nginx's error log was not read"
-    return "the run recorded no value for it"
-
-
-def check(expect: list[Expectation], summary: dict) -> list[dict]:
-    out = []
-    for e in expect:
-        actual = lookup(summary, e.metric)
-        holds = actual is not None and e.holds(actual)
-        row = {"metric": e.metric, "op": e.op, "value": e.value, "actual": actual, "holds": holds, "why": e.why}
-        if actual is None:
-            row["no_data"] = no_data_reason(summary, e.metric)
-        out.append(row)
-    return out
-
-
-def expectations(scenario: Scenario, variant: str, summary: dict) -> list[Expectation]:
-    """The variant's own expectations, then the default leak checks its `leak` setting asks for."""
-    v = scenario.variants.get(variant)
-    own = list(v.expect) if v else []
-    limits = scenario.leak_checks
-    if not limits.enabled or (v is not None and v.leak == "ignore"):
-        return own
-    tested = [r.name for r in scenario.replicas if r.variant is None]
-    figures = summary["replicas"]
-    if v is not None and v.leak == "expected":
-        return own + [Expectation(metric=f"replicas.{r}.leak_signals", op=">=", value=1.0,
-                                  why="the variant leaks: at least one default leak check must fire") for r in tested]
-    stated = {e.metric for e in own}  # a variant's own expectation on a metric replaces the default one
-    defaults = leaks.default_expectations(limits, tested, figures, during_load=v is None or v.leak != "pile-up")
-    return own + [e for e in defaults if e.metric not in stated]
 
 
 def variant_summary(data: VariantData, scenario: Scenario) -> dict:

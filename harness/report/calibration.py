@@ -80,9 +80,13 @@ def stability_markdown(results: list[dict]) -> str:
             if kind in ("expected", "pile-up"):
                 cells = [_count(det[name]) for name in ("left after the drain", "stack diff", "trend", "leak-watch", "Go leak profile")]
                 out.append(f"| {res['scenario']} / {v} ({kind}) | " + " | ".join(cells) + " |")
-    fp = [x for res in results for v, det in res.get("detectors", {}).items()
-          if res.get("leak", {}).get(v, "none") == "none" for x in det["leak-watch"] if x is not None]
-    out += ["", f"leak-watch on variants that should not leak: fired in {sum(fp)} of {len(fp)} runs."]
+    def fired(kind: str) -> list[bool]:
+        return [x for res in results for v, det in res.get("detectors", {}).items()
+                if res.get("leak", {}).get(v, "none") == kind for x in det["leak-watch"] if x is not None]
+    none, piled = fired("none"), fired("pile-up")
+    out += ["", f"leak-watch on variants that do not leak: fired in {sum(none)} of {len(none)} runs of variants that "
+                f"should stay flat (leak: none), and in {sum(piled)} of {len(piled)} runs of pile-up variants "
+                "(goroutines that pile up while a fault lasts look like a leak while it lasts)."]
     return "\n".join(out)
 
 
