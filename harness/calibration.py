@@ -130,8 +130,18 @@ def separation(scenario: Scenario, got: dict[str, list[dict]]) -> list[dict]:
             ranges[role] = (min(nums), max(nums)) if nums else None
         f, b = ranges["fixed"], ranges["buggy"]
         overlap = None if f is None or b is None else not (f[1] < b[0] or b[1] < f[0])
-        out.append({"metric": m, "fixed": f, "buggy": b, "overlap": overlap})
+        # how far apart, in units of the wider of the two spreads (a gap between constants: infinite)
+        gap = None if overlap in (None, True) else max(b[0] - f[1], f[0] - b[1])
+        spread = max(f[1] - f[0], b[1] - b[0]) if f and b else 0
+        out.append({"metric": m, "fixed": f, "buggy": b, "overlap": overlap, "gap": gap,
+                    "gap_spreads": None if gap is None else (round(gap / spread, 2) if spread else None)})
     return out
+
+
+def decisive(rows: list[dict]) -> dict | None:
+    """The metric that tells the pair apart most clearly: apart, and the largest gap in spreads."""
+    apart = [r for r in rows if r["overlap"] is False]
+    return max(apart, key=lambda r: (r["gap_spreads"] is None, r["gap_spreads"] or 0, r["gap"]), default=None)
 
 
 # Which detector fires on a replica's figures: None when it had no data.
@@ -171,11 +181,13 @@ def machine() -> dict:
 
 def result(scenario: Scenario, got: dict[str, list[dict]], skipped: list[str]) -> dict:
     rows = table(scenario, got)
+    skipped = skipped + [f"variant {v}: no complete run to judge" for v, ss in got.items() if not ss]
+    sep = separation(scenario, got)
     return {
         "scenario": scenario.name, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine(),
         "runs": {v: [s["run"] for s in ss] for v, ss in got.items()},
         "loadavg": {v: [s["loadavg"] for s in ss] for v, ss in got.items()},
-        "expectations": rows, "separation": separation(scenario, got), "skipped": skipped,
+        "expectations": rows, "separation": sep, "decisive": decisive(sep), "skipped": skipped,
         "leak": {v: scenario.variants[v].leak for v in got}, "detectors": detectors(scenario, got),
         "ok": bool(rows) and all(r["passes"] == r["runs"] for r in rows) and all(got.values()),
     }

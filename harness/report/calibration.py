@@ -40,6 +40,8 @@ def print_table(res: dict, console: Console | None = None) -> None:
             s.add_row(row["metric"], rng(row["fixed"]), rng(row["buggy"]),
                       "[red]overlap[/]" if row["overlap"] else "no data" if row["overlap"] is None else "[green]apart[/]")
         console.print(s)
+        d = res.get("decisive")
+        console.print(f"told apart by: {d['metric']}" if d else "[red]no judged metric tells fixed from buggy: choose a better one[/]")
     for line in res["skipped"]:
         console.print(f"left out: {line}", style="dim")
 
