@@ -16,10 +16,12 @@ def _num(x) -> str:
 
 
 def print_table(res: dict, console: Console | None = None) -> None:
-    console = console or Console(width=None if Console().is_terminal else 150)
+    console = console or Console(width=None if Console().is_terminal else 200)
     t = Table(title=f"calibration: {res['scenario']} ({', '.join(f'{v} x{len(r)}' for v, r in res['runs'].items())})")
     for col in ("variant", "expectation", "passes", "min", "median", "max", "margin"):
-        t.add_column(col, justify="right" if col in ("passes", "min", "median", "max", "margin") else "left")
+        right = col in ("passes", "min", "median", "max", "margin")
+        t.add_column(col, justify="right" if right else "left", overflow="fold",
+                     max_width=22 if col in ("min", "median", "max") else None, no_wrap=col == "expectation")
     for e in res["expectations"]:
         ok = e["passes"] == e["runs"]
         passes = f"[{'green' if ok else 'red'}]{e['passes']}/{e['runs']}[/]" + (f" ({e['no_data']} no data)" if e["no_data"] else "")
