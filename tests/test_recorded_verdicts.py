@@ -61,3 +61,24 @@ def test_calibration_reads_the_folder_and_refuses_one_of_another_setup(tmp_path)
     other = scenarios.parse(yaml.safe_dump(data), "other.yaml")
     got, skipped = calibration.collect(other, [FIXTURE], ["fixed"])
     assert got["fixed"] == [] and "load.rate: recorded 70.0, now 60" in skipped[0]
+
+
+def test_calibrate_from_a_folder_prints_the_table_and_writes_its_page(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    got = subprocess.run([sys.executable, "-m", "harness", "calibrate", "unclosed-body", "--variant", "fixed",
+                          "--from", str(FIXTURE), "--reports", str(tmp_path)],
+                         cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
+    assert got.returncode == 0, got.stdout + got.stderr
+    assert "replicas.a.goroutines_left <= " in got.stdout and "1/1" in got.stdout
+    (folder,) = (tmp_path / "calibration").iterdir()
+    res = json.loads((folder / "calibration.json").read_text())
+    assert res["runs"] == {"fixed": [FIXTURE.name]} and res["ok"]
+    assert "goroutines_left" in (folder / "index.html").read_text()
+    # a variant with no run is said, and is not "ok"
+    got = subprocess.run([sys.executable, "-m", "harness", "calibrate", "unclosed-body", "--variant", "fixed,buggy",
+                          "--from", str(FIXTURE), "--reports", str(tmp_path)],
+                         cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
+    assert got.returncode == 1 and "variant buggy: no complete run to judge" in got.stdout
