@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from harness.analysis import records
-from harness.analysis.expect import check, expectations, lookup
+from harness.analysis.expect import check, expectations, lookup, steady_sampling
 from harness.analysis.summary import load_variant, variant_summary
 from harness.scenario import Scenario
 
@@ -71,6 +71,11 @@ def collect(scenario: Scenario, run_dirs: list[Path], variants: list[str]) -> tu
                 continue
             data = load_variant(run_dir, v, scenario)
             summary = variant_summary(data, scenario)
+            gap = summary["sampling"]["longest_gap_s"]
+            if gap is not None and gap > steady_sampling(scenario).value:
+                skipped.append(f"{run_dir.name}/{v}: the machine stalled {gap:g} s during the load (no sample, no request): "
+                               "nothing of that stretch was measured")
+                continue
             if not summary["complete"]:
                 skipped.append(f"{run_dir.name}/{v}: incomplete run")
                 continue

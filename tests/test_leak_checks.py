@@ -70,11 +70,12 @@ def test_default_checks_judge_only_the_replicas_under_test_and_yield_to_stated_o
 
 def test_a_leaking_variant_must_fire_a_check_and_an_ignored_one_is_not_judged():
     s = parse(SCENARIO, "t.yaml")
-    (e,) = expectations(s, "buggy", figures())
+    gap, e = expectations(s, "buggy", figures())
+    assert gap.metric == "sampling.longest_gap_s"  # every run: measured all along
     assert (e.metric, e.op, e.value) == ("replicas.a.leak_signals", ">=", 1.0)
-    assert expectations(s, "client-timeout", figures()) == []
+    assert [x.metric for x in expectations(s, "client-timeout", figures())] == ["sampling.longest_gap_s"]
     piled = {e.metric for e in expectations(s, "request-context", figures())}
-    assert piled == {"replicas.a.goroutines_left", "replicas.a.fds_left", "replicas.a.stacks_grown"}
+    assert piled == {"sampling.longest_gap_s", "replicas.a.goroutines_left", "replicas.a.fds_left", "replicas.a.stacks_grown"}
 
 
 def test_checks_without_their_data_source_are_left_out_not_passed():
@@ -89,3 +90,19 @@ def test_signals_count_the_checks_that_fire():
     assert leaks.signals(limits, {"goroutines_left": 500, "fds_left": 0, "stacks_grown": 1, "goroutine_trend": 0.0}) == 2
     assert leaks.signals(limits, {"goroutines_left": 3, "fds_left": 1, "stacks_grown": 0, "goroutine_trend": -0.1}) == 0
     assert leaks.signals(limits, {}) is None  # nothing measured: no data, not "no leak"
+
+
+def test_a_stall_of_the_whole_machine_fails_the_run_as_unmeasured():
+    import pandas as pd
+
+    from harness.analysis.expect import check
+    from harness.analysis.summary import longest_gap
+
+    samples = pd.DataFrame({"t": [100.0, 101.0, 102.0, 118.4, 119.4], "replica": "a"})
+    assert longest_gap(samples, 100.0, 120.0) == 16.4  # seen: sampler, Locust and the run loop all stood still
+    s = parse(SCENARIO, "t.yaml")
+    gap = expectations(s, "client-timeout", figures())[0]
+    (row,) = check([gap], {"sampling": {"longest_gap_s": 16.4}})
+    assert not row["holds"]
+    (row,) = check([gap], {"sampling": {"longest_gap_s": 1.0}})
+    assert row["holds"]

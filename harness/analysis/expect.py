@@ -53,6 +53,8 @@ def no_data_reason(summary: dict, path: str) -> str:
             return (f"replica {parts[1]}: no sample before the load and after its tail "
                     f"({fig.get('samples')} samples, {fig.get('scrape_errors', 0)} scrapes failed)")
         return f"replica {parts[1]} exported no value for {parts[2]} ({fig.get('samples')} samples)"
+    if parts[0] == "sampling":
+        return "no sample at all was taken during the load"
     if parts[0] == "gateway" and parts[1] == "error_log":
         return "nginx's error log was not read"
     return "the run recorded no value for it"
@@ -70,10 +72,17 @@ def check(expect: list[Expectation], summary: dict) -> list[dict]:
     return out
 
 
+def steady_sampling(scenario: Scenario) -> Expectation:
+    """Every run: the load was measured all along (a machine that stalls measures nothing meanwhile)."""
+    limit = max(5.0, 5 * scenario.sampling.interval_s)
+    return Expectation(metric="sampling.longest_gap_s", op="<=", value=limit,
+                       why="measured all along: no stretch of the load without a sample (the machine did not stall)")
+
+
 def expectations(scenario: Scenario, variant: str, summary: dict) -> list[Expectation]:
     """The variant's own expectations, then the default leak checks its `leak` setting asks for."""
     v = scenario.variants.get(variant)
-    own = list(v.expect) if v else []
+    own = (list(v.expect) if v else []) + [steady_sampling(scenario)]
     limits = scenario.leak_checks
     if not limits.enabled or (v is not None and v.leak == "ignore"):
         return own

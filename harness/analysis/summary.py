@@ -174,6 +174,20 @@ def per_second(req: pd.DataFrame, t0: float, slow_ms: float | None = None) -> pd
     return counts
 
 
+def longest_gap(samples: pd.DataFrame, t0: float, t_end: float) -> float | None:
+    """The longest stretch of the load without any sample (any replica, even a failed scrape).
+
+    The sampler is one thread on a fixed interval: a long gap means the whole machine
+    stalled (seen: 16 s in which the sampler, Locust and the run loop all stood still),
+    so nothing of that stretch was measured.
+    """
+    if "t" not in samples or not len(samples):
+        return None
+    t = np.sort(np.concatenate([[t0], samples["t"].to_numpy(float), [t_end]]))
+    t = t[(t >= t0) & (t <= t_end)]
+    return round(float(np.diff(t).max()), 1) if len(t) > 1 else None
+
+
 def slope(t: pd.Series, y: pd.Series) -> float:
     """Least-squares slope of y over t, per second."""
     if len(t) < 2 or float(t.max() - t.min()) == 0:
@@ -343,6 +357,7 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
         "deaths": data.meta.get("deaths", {}),
         "captures": [{"file": str(f), "open": cmd} for f, cmd in capture.files(data.folder / "capture")],
         "toxic_errors": int((data.toxics["ok"] == False).sum()) if len(data.toxics) else 0,  # noqa: E712
+        "sampling": {"longest_gap_s": longest_gap(data.samples, t0, t_end)},
     }
     for r, fig in summary["replicas"].items():
         stacks = stacks_mod.growth(data.folder / "goroutines", r)
