@@ -27,7 +27,7 @@ from harness.analysis.summary import load_variant, variant_summary
 from harness.scenario import Scenario
 
 # Fields that only judge a run: they may differ between the recorded scenario and today's file.
-JUDGING = ("title", "description", "default_variants", "compare", "regress", "leak_checks")
+JUDGING = ("title", "description", "default_variants", "compare", "regress", "leak_checks", "analysis")
 JUDGING_VARIANT = ("description", "expect", "leak")
 MARGIN_OK = 0.25  # a threshold nearer than a quarter of the spread to a measured value is "tight"
 

@@ -75,4 +75,6 @@ def _frame(text: str) -> Frame:
 
 
 def _ranked(growths):
-    return sorted(growths, key=lambda g: (not g.own_frame, -g.growth))
+    # own code first; a stack that runs own code before one that own code only started
+    # (a blocked handler says more than the connection goroutines it holds)
+    return sorted(growths, key=lambda g: (not g.own_frame, g.created_by_own, -g.growth))
