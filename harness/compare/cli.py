@@ -1,4 +1,4 @@
-"""The `compare`, `regress` and `compare-diff` commands."""
+"""The `compare`, `regress`, `compare-diff` and `false-alarm` commands."""
 
 from __future__ import annotations
 
@@ -34,6 +34,9 @@ def add_parsers(sub) -> None:
     d = sub.add_parser("compare-diff", help="what changed between two comparisons (metric by metric)")
     d.add_argument("a", type=Path)
     d.add_argument("b", type=Path)
+    from harness.compare import falsealarm
+
+    falsealarm.add_parser(sub)
 
 
 def _common(p, trials: int = 3) -> None:
@@ -190,6 +193,12 @@ def _finish(cases, out: Path, junit_path: Path | None, made: list[Path]) -> None
     if junit_path:
         junit.write(cases, junit_path)
     print(f"gatewaylab regress: {index}" + (f", JUnit in {junit_path}" if junit_path else ""), file=sys.stderr)
+
+
+def false_alarm(args) -> int:
+    from harness.compare import falsealarm
+
+    return falsealarm.run(args)
 
 
 def diff(args) -> int:

@@ -28,15 +28,22 @@ def _num(v) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+def _ci(r: dict) -> str:
+    if r["ci_low"] is None:
+        return "-"
+    level = f" ({r['confidence'] * 100:.3g}%)" if r.get("confidence") else ""
+    return f"{r['ci_low']:.4g} .. {r['ci_high']:.4g}{level}"
+
+
 def markdown(v: dict) -> str:
     b, c = v["builds"]["baseline"]["describe"], v["builds"]["candidate"]["describe"]
     lines = [f"# Comparison on {v['scenario']}: {v['overall'].upper()}", "",
              f"baseline: {b}; candidate: {c}; trials complete: baseline {v['trials_complete']['baseline']}, "
              f"candidate {v['trials_complete']['candidate']} of {v['trials_planned']}", "",
-             "| metric | baseline (per trial) | candidate (per trial) | difference | 95% interval | threshold | verdict |",
+             "| metric | baseline (per trial) | candidate (per trial) | difference | interval (level) | threshold | verdict |",
              "|---|---|---|---|---|---|---|"]
     for r in v["metrics"]:
-        ci = "-" if r["ci_low"] is None else f"{r['ci_low']:.4g} .. {r['ci_high']:.4g}"
+        ci = _ci(r)
         lines.append(f"| {r['label']} | {', '.join(_num(x) for x in r['baseline'])} | {', '.join(_num(x) for x in r['candidate'])} "
                      f"| {_num(r['diff'])} | {ci} | {r['threshold']:.4g} | {r['verdict']} |")
     lines.append("")
@@ -92,16 +99,17 @@ def render_html(v: dict, runs: dict) -> str:
            f"Folder: <code>{e(v['folder'])}</code>; each build's own report is in <code>baseline/report.html</code> and "
            f"<code>candidate/report.html</code>.</p>",
            "<h2>Verdict per metric</h2><table><tr><th>metric</th><th>baseline, per trial</th><th>candidate, per trial</th>"
-           "<th>difference (cand - base)</th><th>95% bootstrap interval</th><th>threshold</th><th>Mann-Whitney p</th><th>verdict</th><th>why</th></tr>"]
+           "<th>difference (cand - base)</th><th>bootstrap interval (level)</th><th>threshold</th><th>Mann-Whitney p</th><th>verdict</th><th>why</th></tr>"]
     for r in v["metrics"]:
-        ci = "-" if r["ci_low"] is None else f"{r['ci_low']:.4g} .. {r['ci_high']:.4g}"
+        ci = _ci(r)
         out.append(f"<tr><th style='text-align:left'>{e(r['label'])}</th><td>{e(', '.join(_num(x) for x in r['baseline']))}</td>"
                    f"<td>{e(', '.join(_num(x) for x in r['candidate']))}</td><td>{_num(r['diff'])}</td><td>{ci}</td>"
                    f"<td>{r['threshold']:.4g}</td><td>{_num(r['p_value'])}</td>"
                    f"<td class='{CLASS[r['verdict']]}'>{e(r['verdict'])}</td><td style='text-align:left'>{e(r['why'])}</td></tr>")
     out.append("</table><p>Lower is better for every metric. A difference counts when the interval excludes 0 and the "
                "mean difference exceeds the threshold; <i>no difference</i> needs the whole interval within the threshold; "
-               "anything else is <i>not enough evidence</i>. Thresholds: the scenario's <code>compare.thresholds</code>, "
+               "anything else is <i>not enough evidence</i>. The intervals' levels are Holm-adjusted over the metrics "
+               "(95% for the family: a build against itself is called better or worse on any metric at most 5% of the time). Thresholds: the scenario's <code>compare.thresholds</code>, "
                "or <code>--threshold</code>.</p>")
     out.append("<h2>Curves, both builds on the same axes</h2><img alt='overlay' src='data:image/png;base64,"
                + base64.b64encode(overlay(runs, v['replicas_under_test'])).decode() + "'>")

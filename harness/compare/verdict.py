@@ -6,12 +6,13 @@ Pure: reads the two run folders (rebuilding their summaries) and compare.json.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from harness.analysis import records
 from harness.analysis.summary import summarize
 from harness.compare import metrics as m
-from harness.compare.stats import BETTER, SAME, UNSURE, WORSE, decide
+from harness.compare.stats import ALPHA, BETTER, SAME, UNSURE, WORSE, decide, holm_levels, interval_p
 from harness.errors import RunError
 
 ROLES = ("baseline", "candidate")
@@ -34,14 +35,7 @@ def evaluate(folder: Path) -> tuple[dict, dict]:
     trials = {role: [v for v in runs[role][0]["variants"].values() if v["complete"]] for role in ROLES}
     scenario = records.scenario(folder / "baseline")
     tested = m.under_test(scenario)
-    every = trials["baseline"] + trials["candidate"]
-    rows = []
-    for metric in m.metrics_for(tested, every):
-        vals = {role: [m.value(s, metric.key) for s in trials[role]] for role in ROLES}
-        thr = m.threshold(metric, vals["baseline"], meta.get("thresholds", {}))
-        v = decide(vals["baseline"], vals["candidate"], thr, seed=hash_seed(metric.key))
-        rows.append({"metric": metric.key, "label": metric.label, "kind": metric.kind,
-                     "baseline": vals["baseline"], "candidate": vals["candidate"], **v.as_dict()})
+    rows = judge(tested, trials["baseline"], trials["candidate"], meta.get("thresholds", {}))
     expectations = {
         role: [{"trial": s["variant"], "verdict": s["verdict"],
                 "failed": [e for e in s["expectations"] if not e["holds"]]} for s in trials[role]]
@@ -56,9 +50,38 @@ def evaluate(folder: Path) -> tuple[dict, dict]:
         "trials_complete": {r: len(trials[r]) for r in ROLES},
         "complete": complete,
         "metrics": rows, "counts": counts, "expectations": expectations,
+        "correction": {"method": "holm", "family_alpha": ALPHA, "metrics": len(rows)},
         "overall": overall(rows, complete),
     }
     return verdict, runs
+
+
+def judge(tested: list[str], base: list[dict], cand: list[dict], thresholds: dict[str, float],
+          correct: bool = True, use_t: bool = True) -> list[dict]:
+    """A row per metric for two builds' trial summaries: what `compare` and `false-alarm` both judge with.
+
+    correct: Holm over the metrics of this one comparison (each interval at its
+    Holm level); False judges each metric alone at 95%, and use_t=False with the
+    bootstrap alone, as before (both kept so that false-alarm can show the difference).
+    """
+    rows = []
+    for metric in m.metrics_for(tested, base + cand):
+        vals = ([m.value(s, metric.key) for s in base], [m.value(s, metric.key) for s in cand])
+        thr = m.threshold(metric, vals[0], thresholds)
+        rows.append((metric, vals, thr, _p(*vals, hash_seed(metric.key), use_t) if correct else None))
+    levels = holm_levels([p for *_, p in rows]) if correct else [ALPHA] * len(rows)
+    out = []
+    for (metric, vals, thr, _), level in zip(rows, levels):
+        v = decide(vals[0], vals[1], thr, seed=hash_seed(metric.key), confidence=1 - level, use_t=use_t)
+        out.append({"metric": metric.key, "label": metric.label, "kind": metric.kind,
+                    "baseline": vals[0], "candidate": vals[1], **v.as_dict()})
+    return out
+
+
+def _p(base: list, cand: list, seed: int, use_t: bool) -> float | None:
+    """The interval's p-value, or None for a metric that gets no interval (a side without 2 values)."""
+    a, b = ([float(x) for x in xs if x is not None and not math.isnan(x)] for xs in (base, cand))
+    return interval_p(a, b, seed, use_t) if len(a) >= 2 and len(b) >= 2 else None
 
 
 def overall(rows: list[dict], complete: bool) -> str:
