@@ -8,6 +8,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from rich.console import Console
 from rich.table import Table
 
+from harness.scenario import Expectation
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
@@ -95,8 +97,6 @@ def stability_markdown(results: list[dict]) -> str:
 
 
 def _held(e: dict, i: int) -> bool:
-    from harness.scenario import Expectation
-
     x = Expectation(metric=e["metric"], op=e["op"], value=e["value"])
     return x.holds(e["values"][i])
 
