@@ -7,12 +7,18 @@ from a dialing goroutine, which getConn started from the handler. With
 creators had when they started it (`[originating from goroutine N]:`), so
 the chain leads back to the handler's line. Matched to a debug=1 stack by its
 non-runtime frames (function and line), which both formats print alike.
+
+Go prints an ancestor's frames one byte after their calls (no pc-1, unlike
+every other traceback), so a call often reads as the line after it; see
+_call_sites for how the call's own line is found.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
+from pathlib import Path
 
 from harness.goroutines import Frame, Stack, _parking, _passthrough, _own, _short
 
@@ -59,7 +65,7 @@ def goroutines(text: str) -> list[tuple[Stack, Stack]]:
                 continue
             if _ORIGIN.match(rest[i]):
                 j = next((k for k in range(i + 1, len(rest)) if _CREATED.match(rest[k]) or _ORIGIN.match(rest[k])), len(rest))
-                creators.extend(_frames(rest[i + 1:j]))
+                creators.extend(_call_sites(_frames(rest[i + 1:j])))
                 i = j
                 continue
             i += 1
@@ -67,9 +73,54 @@ def goroutines(text: str) -> list[tuple[Stack, Stack]]:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def _source(path: str) -> tuple[str, ...]:
+    try:
+        return tuple(Path(path).read_text(errors="replace").splitlines())
+    except OSError:
+        return ()
+
+
+def _call_sites(frames: list[Frame]) -> list[Frame]:
+    """An ancestor's frames at their calls, as far as the text shows them.
+
+    Go stored each frame as its call's pc + 1 and printed the innermost function
+    there. A call inside an inlined function (Client.Do inlined into a handler)
+    then shows as the caller at the line after the inlined body, followed by the
+    caller again at the call's line: the first of the two goes. A call that
+    ended its line shows as the next line: where the source is at hand, the
+    nearest line at or up to two before it that calls the inner frame's
+    function is taken. (leak-watch, inside the process, re-reads the pc exactly.)
+    """
+    frames = [f for k, f in enumerate(frames)
+              if not (k + 1 < len(frames) and (frames[k + 1].func, frames[k + 1].file) == (f.func, f.file))]
+    out = list(frames)
+    for k in range(1, len(frames)):
+        f, callee = frames[k], frames[k - 1].func.split("[", 1)[0].rsplit(".", 1)[-1]
+        src = _source(f.file)
+        for line in range(f.line, max(f.line - 3, 0), -1):
+            if line <= len(src) and callee + "(" in src[line - 1]:
+                out[k] = Frame(f.func, f.file, line)
+                break
+    return out
+
+
+_ACCEPT_LOOP = "net/http.(*Server).Serve"
+
+
 def creator_frame(creators: Stack, own: str) -> str:
-    """The innermost own frame among a goroutine's creators, '' when none is own code."""
-    mine = [f for f in creators if _own(f.func, own)]
+    """The innermost own frame among a goroutine's creators, '' when none is own code.
+
+    A connection a server accepted is its client's doing, not an own line: the
+    walk stops at the accept loop. main.main is no name either: everything
+    descends from it. (leak-watch, in goservices/leakwatch, follows the same rules.)
+    """
+    mine: list[Frame] = []
+    for f in creators:
+        if f.func == _ACCEPT_LOOP:
+            break
+        if _own(f.func, own) and f.func != "main.main":
+            mine.append(f)
     f = next((f for f in mine if not _passthrough(f.func)), mine[0] if mine else None)
     return f"{_short(f.file, own)}:{f.line}" if f else ""
 

@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import statistics
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -81,6 +82,7 @@ def collect(scenario: Scenario, run_dirs: list[Path], variants: list[str]) -> tu
                 continue
             summary["run"] = run_dir.name
             summary["loadavg"] = [data.meta.get("loadavg_start"), data.meta.get("loadavg_end")]
+            summary["builds"] = {r: a.get("build") for r, a in records.stack(data.folder).get("replicas", {}).items()}
             got[v].append(summary)
     return got, skipped
 
@@ -192,6 +194,8 @@ def result(scenario: Scenario, got: dict[str, list[dict]], skipped: list[str]) -
         "scenario": scenario.name, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine(),
         "runs": {v: [s["run"] for s in ss] for v, ss in got.items()},
         "loadavg": {v: [s["loadavg"] for s in ss] for v, ss in got.items()},
+        # runs per build of the replicas (sha256 prefixes; None: recorded before builds were)
+        "builds": {v: dict(Counter(json.dumps(s["builds"], sort_keys=True) for s in ss)) for v, ss in got.items()},
         "expectations": rows, "separation": sep, "decisive": decisive(sep), "skipped": skipped,
         "leak": {v: scenario.variants[v].leak for v in got}, "detectors": detectors(scenario, got),
         "ok": bool(rows) and all(r["passes"] == r["runs"] for r in rows) and all(got.values()),

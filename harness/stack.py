@@ -7,7 +7,9 @@ starts; anything that fails stops everything started so far.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 import signal
 import socket
 import urllib.error
@@ -44,6 +46,21 @@ class _Bounded:
 
 
 toxiproxy.api.requests = _Bounded()  # a hung Toxiproxy API must not hang the run
+
+
+def build_digest(executable: str | Path, cwd: Path | None = None) -> str | None:
+    """The first 16 hex digits of an executable's SHA-256: which build a run measured (None: not found)."""
+    path = Path(executable)
+    if not path.is_absolute() and cwd is not None and (cwd / path).exists():
+        path = cwd / path
+    elif not path.exists():
+        found = shutil.which(str(executable))
+        path = Path(found) if found else path
+    try:
+        with path.open("rb") as f:
+            return hashlib.file_digest(f, "sha256").hexdigest()[:16]
+    except OSError:
+        return None
 
 
 def http_get(url: str, timeout_s: float = 1.0) -> tuple[int, bytes] | None:
@@ -150,7 +167,7 @@ class LocalStack:
                 self.addresses["replicas"][r.name] = {
                     "variant": r.variant, "http": f"127.0.0.1:{port}", "admin": f"127.0.0.1:{admin}",
                     "metrics": f"http://127.0.0.1:{admin}/metrics", "pprof": f"http://127.0.0.1:{admin}/debug/pprof",
-                    "pid": self.procs[f"replica-{r.name}"].pid,
+                    "pid": self.procs[f"replica-{r.name}"].pid, "build": build_digest(binary),
                 }
         members = [
             self._proxy(self.topology.proxy("gateway", r.name).name, self.addresses["replicas"][r.name]["http"], r.name, "gateway")
@@ -204,7 +221,7 @@ class LocalStack:
         self.addresses["replicas"][r.name] = {
             "variant": f"service {svc.name}", "http": f"127.0.0.1:{port}", "admin": f"127.0.0.1:{admin}",
             "metrics": svc.fill(svc.metrics, values), "pprof": svc.fill(svc.pprof, values) if svc.pprof else None,
-            "pid": self.procs[name].pid,
+            "pid": self.procs[name].pid, "build": build_digest(svc.command[0], svc.folder),
         }
 
     def stop(self) -> None:

@@ -6,7 +6,9 @@
 //	go w.Run(ctx) // returns when ctx is cancelled
 //
 // A stack is a candidate when it holds more than Floor goroutines, (unless
-// AllStacks) one of its frames is your own code, and it is either growing
+// AllStacks) one of its frames is your own code or your code started it
+// (standard-library goroutines such as a leaked connection's readLoop; this
+// needs GODEBUG=tracebackancestors=5, see creators.go), and it is either growing
 // (its count grew in at least Growths of the last Window samples) or stuck
 // (it gained more than Floor goroutines since it was first seen and lost none
 // over the last Window samples: a leak that stopped growing is still a leak). Each sample is one
@@ -45,13 +47,20 @@ type Options struct {
 	// default: a connection pool filling up (net/http's readLoop/writeLoop)
 	// grows like a leak for a while and is not one.
 	AllStacks bool
+	// NoCreators skips naming a stack with no own frame by the own line that
+	// started it. The lookup reads one full dump per new such stack and
+	// needs GODEBUG=tracebackancestors=5 in the process's environment.
+	NoCreators bool
 }
 
 // Stack is one candidate leak, as of the last sample.
 type Stack struct {
-	Top   string // innermost function outside Go's parking machinery (runtime, netpoll)
-	Own   string // innermost frame in Module or package main (own RoundTrip/ServeHTTP wrappers skipped if a deeper one exists), as file:line from the module's folder on; "" if none
-	Count int    // goroutines with this stack
+	Top string // innermost function outside Go's parking machinery (runtime, netpoll)
+	Own string // innermost frame in Module or package main (own RoundTrip/ServeHTTP wrappers skipped if a deeper one exists), as file:line from the module's folder on; "" if none
+	// CreatedBy: the stack has no own frame and Own is the line that started
+	// it (through its creators; see creators.go).
+	CreatedBy bool
+	Count     int // goroutines with this stack
 }
 
 // Watcher samples and remembers per-stack growth. Its methods are safe for
@@ -78,6 +87,8 @@ type stackState struct {
 	kept     int    // samples in a row without a decrease
 	top, own string // filled when the stack is first a candidate
 	named    bool
+	created  bool // own is the line that started this standard-library stack
+	traced   bool // its creators were looked up (once: a full dump is costly)
 }
 
 // New returns a Watcher; call Run to start sampling.
@@ -159,6 +170,7 @@ func (w *Watcher) Sample() {
 	}
 	mask := uint32(1)<<w.opts.Window - 1 // Window 32: the shift gives 0, so all ones
 	w.candidates = w.candidates[:0]
+	untraced := map[[32]uintptr][]string{} // candidates with no own frame, creators not looked up yet
 	for key, n := range w.counts {
 		st := w.stacks[key]
 		if st == nil {
@@ -188,10 +200,27 @@ func (w *Watcher) Sample() {
 			st.top, st.own = name(key, w.opts.Module)
 			st.named = true
 		}
+		if st.own == "" && !st.traced && !w.opts.NoCreators {
+			if funcs := funcsOf(key); attributable(funcs) {
+				untraced[key] = funcs
+				continue
+			}
+		}
 		if st.own == "" && !w.opts.AllStacks {
 			continue
 		}
-		w.candidates = append(w.candidates, Stack{Top: st.top, Own: st.own, Count: n})
+		w.candidates = append(w.candidates, Stack{Top: st.top, Own: st.own, CreatedBy: st.created, Count: n})
+	}
+	if len(untraced) > 0 {
+		found := creators(untraced, w.opts.Module)
+		for key := range untraced {
+			st := w.stacks[key]
+			st.traced = true
+			st.own, st.created = found[key], found[key] != ""
+			if st.own != "" || w.opts.AllStacks {
+				w.candidates = append(w.candidates, Stack{Top: st.top, Own: st.own, CreatedBy: st.created, Count: st.count})
+			}
+		}
 	}
 	slices.SortFunc(w.candidates, func(a, b Stack) int {
 		return cmp.Or(b.Count-a.Count, strings.Compare(a.Top, b.Top), strings.Compare(a.Own, b.Own))

@@ -5,9 +5,14 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
 	"reflect"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,7 +24,23 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain runs the tests with GODEBUG=tracebackancestors=5, which Go reads
+// only at start-up: creators.go needs it to name standard-library stacks.
+func TestMain(m *testing.M) {
+	if !strings.Contains(os.Getenv("GODEBUG"), "tracebackancestors=") {
+		cmd := exec.Command(os.Args[0], os.Args[1:]...)
+		cmd.Env = append(os.Environ(), "GODEBUG="+strings.Trim(os.Getenv("GODEBUG")+",tracebackancestors=5", ","))
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			if exit, ok := err.(*exec.ExitError); ok {
+				os.Exit(exit.ExitCode())
+			}
+			panic(err)
+		}
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}
 
 const module = "gatewaylab/goservices"
 
@@ -356,28 +377,200 @@ func TestStacksOutsideOwnCodeAreIgnoredUnlessAsked(t *testing.T) {
 	}
 }
 
+// pipeReads counts goroutines reading a net.Pipe, blocked or (blocked
+// false) on their way out.
+func pipeReads(blocked bool) int {
+	buf := make([]byte, 1<<20)
+	n := 0
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if strings.Contains(g, "net.(*pipe).read(") && (!blocked || strings.Contains(g, "[select")) {
+			n++
+		}
+	}
+	return n
+}
+
+func waitPipeReads(t *testing.T, blocked bool, n int) {
+	t.Helper()
+	for range 2000 {
+		if got := pipeReads(blocked); (blocked && got >= n) || (!blocked && got == n) {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("not %d goroutines reading pipes after 2s", n)
+}
+
 // embedded wraps a net.Conn the way a counting dialer does: Read is promoted.
 type embedded struct{ net.Conn }
 
 func TestPromotedMethodsOfOwnWrappersAreNotOwnCode(t *testing.T) {
-	w := New(Options{Module: module})
-	w.Sample()
-	var conns []net.Conn
+	for _, creators := range []bool{false, true} {
+		waitPipeReads(t, false, 0) // the last round's readers are gone
+		w := New(Options{Module: module, NoCreators: !creators})
+		w.Sample()
+		var conns []net.Conn
+		goLine := 0
+		for range 15 { // like an idle pool's readLoops: library code reading through our wrapper
+			a, b := net.Pipe()
+			conns = append(conns, a, b)
+			_, _, goLine, _ = runtime.Caller(0)
+			go io.ReadFull(embedded{a}, make([]byte, 1))
+		}
+		waitPipeReads(t, true, 15) // all 15 on one stack before sampling
+		for range 7 {
+			w.Sample()
+		}
+		c := w.Candidates()
+		for _, conn := range conns {
+			conn.Close()
+		}
+		// The promoted Read is never the name; the go statement that started
+		// the goroutines is, once creators are looked up.
+		want := []Stack{}
+		if creators {
+			want = []Stack{{Top: "net.(*pipe).read", Own: "goservices/leakwatch/leakwatch_test.go:" + strconv.Itoa(goLine+1), CreatedBy: true, Count: 15}}
+		}
+		if !slices.Equal(c, want) {
+			t.Fatalf("creators %v: want %+v, got %+v", creators, want, c)
+		}
+	}
+}
+
+// fetchAndKeep is the leak under test: a response body never closed. It
+// returns the line of the call that started the connection.
+func fetchAndKeep(c *http.Client, url string) (*http.Response, int, error) {
+	_, _, line, _ := runtime.Caller(0)
+	resp, err := c.Get(url)
+	return resp, line + 1, err
+}
+
+// connLoops counts the client connections' readLoops waiting for their body
+// to be read (held) and those waiting on the socket (idle).
+func connLoops() (held, idle int) {
+	buf := make([]byte, 8<<20)
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		if !strings.Contains(g, "(*persistConn).readLoop(") {
+			continue
+		}
+		if strings.Contains(g, "(*persistConn).Read(") {
+			idle++
+		} else if strings.Contains(g, "[select") {
+			held++
+		}
+	}
+	return held, idle
+}
+
+func waitConns(t *testing.T, held, idle int) {
+	t.Helper()
+	for range 2000 {
+		if h, i := connLoops(); h >= held && i >= idle {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	h, i := connLoops()
+	t.Fatalf("want %d held and %d idle connections, have %d and %d after 2s", held, idle, h, i)
+}
+
+func TestAnUnclosedBodyIsNamedByTheLineThatStartedIt(t *testing.T) {
+	if !strings.Contains(os.Getenv("GODEBUG"), "tracebackancestors=") {
+		t.Fatal("TestMain should have set GODEBUG=tracebackancestors")
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "body") }))
+	defer srv.Close()
+	tr := &http.Transport{} // the default Transport's settings: no cap on connections per host
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	var kept []*http.Response
 	defer func() {
-		for _, c := range conns {
-			c.Close()
+		for _, r := range kept {
+			r.Body.Close()
 		}
 	}()
-	for range 15 { // like an idle pool's readLoops: library code reading through our wrapper
-		a, b := net.Pipe()
-		conns = append(conns, a, b)
-		go io.ReadFull(embedded{a}, make([]byte, 1))
+	w := New(Options{Module: module})
+	w.Sample()
+	at := 0
+	for range 4 {
+		for range 6 {
+			resp, line, err := fetchAndKeep(client, srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept, at = append(kept, resp), line
+		}
+		waitConns(t, len(kept), 0)
+		w.Sample()
 	}
-	for range 7 {
-		time.Sleep(5 * time.Millisecond)
+	var got []Stack
+	for _, c := range w.Candidates() {
+		if strings.HasPrefix(c.Top, "net/http.") {
+			got = append(got, c)
+		}
+	}
+	want := Stack{Top: "net/http.(*persistConn).readLoop", Own: "goservices/leakwatch/leakwatch_test.go:" + strconv.Itoa(at), CreatedBy: true, Count: 24}
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("want only %+v among the standard library's stacks (writeLoop is an idle connection's too), got %+v", want, got)
+	}
+}
+
+func TestAnIdlePoolIsNotALeak(t *testing.T) {
+	var arrived sync.WaitGroup
+	const conns = 24
+	arrived.Add(conns)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		arrived.Done()
+		arrived.Wait() // all requests in flight at once: one connection each
+		io.WriteString(w, "body")
+	}))
+	defer srv.Close()
+	tr := &http.Transport{MaxIdleConnsPerHost: conns}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+	w := New(Options{Module: module})
+	w.Sample()
+	var wg sync.WaitGroup
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if resp, err := client.Get(srv.URL); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	waitConns(t, 0, conns)
+	for range 6 {
 		w.Sample()
 	}
 	if c := w.Candidates(); len(c) != 0 {
-		t.Fatalf("library goroutines reading through an embedded wrapper were flagged: %+v", c)
+		t.Fatalf("an idle pool of %d connections was flagged: %+v", conns, c)
+	}
+}
+
+func TestParseDump(t *testing.T) {
+	text, err := os.ReadFile("../../tests/fixtures/goroutines/ancestors-debug2.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var readLoop *dumped
+	for _, g := range parseDump(string(text)) {
+		if len(g.funcs) > 0 && g.funcs[0] == "net/http.(*persistConn).readLoop" {
+			readLoop = &g
+			break
+		}
+	}
+	if readLoop == nil {
+		t.Fatal("no readLoop goroutine parsed")
+	}
+	if got := creatorLine(readLoop.creators, "example.com/none"); got != "gt/main.go:16" {
+		t.Fatalf("creator of the readLoop: %q, want gt/main.go:16 (main.leak, not main.main; printed at its return site, as this binary has no main.leak to re-read it by)", got)
+	}
+	served := []frame{{fn: "net/http.(*conn).serve", file: "/x/server.go", line: 1}, {fn: acceptLoop, file: "/x/server.go", line: 2}, {fn: "main.main.func1", file: "/w/main.go", line: 9}}
+	if got := creatorLine(served, "example.com/none"); got != "" {
+		t.Fatalf("an accepted connection was named by %q", got)
 	}
 }
