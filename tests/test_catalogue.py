@@ -12,7 +12,7 @@ import json
 import pytest
 import yaml
 
-from harness.scenario import SCENARIO_DIR
+from harness.scenario.model import SCENARIO_DIR
 from tests.runs import run_dir_of, shorten, start
 
 pytestmark = pytest.mark.e2e
@@ -152,7 +152,7 @@ def test_db_pool_leak(tmp_path):
     """Unclosed rows hold the whole pool; PostgreSQL listens on 127.0.0.1 only, and its throw-away cluster goes."""
     from pathlib import Path
 
-    from harness.procnet import group_members, listeners
+    from harness.host.sockets import group_members, listeners
     from tests.runs import wait_for
 
     reports = tmp_path / "reports"

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from harness.procnet import alive, group_members, listeners
+from harness.host.sockets import alive, group_members, listeners
 from tests.runs import ROOT, SCENARIOS, journal, start, wait_for
 
 SCENARIO = SCENARIOS / "e2e-short.yaml"

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.cli import main
+from harness.cli.main import main
 from harness.compare import falsealarm
 from harness.compare.stats import BETTER, SAME, UNSURE, WORSE, decide, holm_levels
 from harness.compare.verdict import judge

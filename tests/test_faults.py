@@ -11,8 +11,8 @@ import json
 
 from toxiproxy.exceptions import NotFound
 
-from harness.faults import Event, Injector
-from harness.scenario import Toxic
+from harness.drive.faults import Event, Injector
+from harness.scenario.model import Toxic
 
 
 class GoneProxy:

@@ -12,9 +12,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness import nginx
+from harness.stack.gateways import nginx
 from harness.errors import ScenarioError
-from harness.scenario import SCENARIO_DIR, parse
+from harness.scenario.model import SCENARIO_DIR, parse
 
 BASE = yaml.safe_load((SCENARIO_DIR / "unclosed-body.yaml").read_text())
 

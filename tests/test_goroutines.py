@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from harness import goroutines, goroutines_cli
-from harness.goroutines import DumpError, diff, parse
-from harness.procs import Proc, free_port
-from harness.stack import http_get
-from harness.tools import ROOT
+from harness.record import goroutines
+from harness.cli import goroutines as goroutines_cli
+from harness.record.goroutines import DumpError, diff, parse
+from harness.host.procs import Proc, free_port
+from harness.host.probes import http_get
+from harness.host.tools import ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures" / "goroutines"
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness import ancestry
+from harness.analysis import ancestry
 from harness.analysis import leaks
 from harness.analysis.expect import expectations
-from harness.goroutines import Frame
-from harness.scenario import LeakChecks, parse
+from harness.record.goroutines import Frame
+from harness.scenario.model import LeakChecks, parse
 
 DUMP = Path(__file__).parent / "fixtures" / "goroutines" / "ancestors-debug2.txt"
 SOURCE = DUMP.parent / "gt"  # the program's source, recorded at /tmp/gt

@@ -3,8 +3,8 @@
 import json
 import subprocess
 
-from harness import leftovers
-from harness.procnet import alive
+from harness.stack import leftovers
+from harness.host.sockets import alive
 
 
 def orphan(tmp_path, owner_pid=999_999_999, start_shift=0):

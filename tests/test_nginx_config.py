@@ -8,9 +8,10 @@ import threading
 
 import pytest
 
-from harness import nginx, tools
-from harness.procs import Proc, free_port, wait_until
-from harness.scenario import Gateway
+from harness.stack.gateways import nginx
+from harness.host import tools
+from harness.host.procs import Proc, free_port, wait_until
+from harness.scenario.model import Gateway
 
 
 @pytest.fixture(scope="module")

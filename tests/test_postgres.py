@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from harness import leftovers, postgres
+from harness.stack import leftovers
+from harness.stack import postgres
 from harness.errors import ToolMissing
-from harness.procnet import alive, group_members, listeners
-from harness.procs import Proc, free_port, wait_until
+from harness.host.sockets import alive, group_members, listeners
+from harness.host.procs import Proc, free_port, wait_until
 
 
 def _installed() -> bool:

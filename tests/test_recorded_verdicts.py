@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from harness import calibration
-from harness import scenario as scenarios
+from harness.compare import calibration
+from harness.scenario import model as scenarios
 from harness.analysis.summary import load_variant, variant_summary
 
 FIXTURE = Path(__file__).parent / "fixtures" / "runs" / "unclosed-body-fixed-step"

@@ -6,13 +6,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from harness import catalogue
-from harness import load as load_mod
-from harness import scenario as sc
+from harness.cli import catalogue
+from harness.drive import load as load_mod
+from harness.scenario import model as sc
 from harness.analysis import records
 from harness.analysis.summary import client, public_origin, redirect_target, rewritten_redirects
 from harness.errors import ScenarioError
-from harness.scenario import Endpoint, Gateway, Load
+from harness.scenario.model import Endpoint, Gateway, Load
 
 PUBLIC = "https://api.example.test"
 

@@ -13,7 +13,7 @@ import time
 import pytest
 import yaml
 
-from harness.procnet import alive, group_members
+from harness.host.sockets import alive, group_members
 from tests.runs import SCENARIOS, journal, registered_pids, run_dir_of, start, wait_for
 
 pytestmark = pytest.mark.e2e

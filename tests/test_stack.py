@@ -4,12 +4,14 @@ import socket
 
 import pytest
 
-from harness import procs, stack as stack_mod, tools
+from harness.host import probes, procs
+from harness.stack import local as stack_mod
+from harness.host import tools
 from harness.errors import StackError
-from harness.journal import Journal, read
-from harness.scenario import load
-from harness.topology import build
-from harness.procnet import alive
+from harness.record.journal import Journal, read
+from harness.scenario.model import load
+from harness.stack.topology import build
+from harness.host.sockets import alive
 
 
 @pytest.fixture
@@ -32,7 +34,7 @@ def test_a_port_taken_between_choice_and_bind_is_chosen_again(local, tmp_path, m
     monkeypatch.setattr(stack_mod, "free_port", lambda: next(ports, None) or real())
     try:
         port = local._spawn("dependency", lambda p: [str(local.tools.dependency), "-addr", f"127.0.0.1:{p}"],
-                            lambda p: stack_mod._answers(f"http://127.0.0.1:{p}/healthz"), tmp_path / "logs")
+                            lambda p: probes.answers(f"http://127.0.0.1:{p}/healthz"), tmp_path / "logs")
     finally:
         busy.close()
     assert port != taken
@@ -42,7 +44,7 @@ def test_a_port_taken_between_choice_and_bind_is_chosen_again(local, tmp_path, m
 def test_a_component_that_cannot_start_is_reported_with_its_log(local, tmp_path):
     with pytest.raises(StackError) as e:
         local._spawn("replica-x", lambda p: [str(local.tools.refsvc), "-variant", "nope", "-addr", f"127.0.0.1:{p}"],
-                     lambda p: stack_mod._answers(f"http://127.0.0.1:{p}/healthz"), tmp_path / "logs")
+                     lambda p: probes.answers(f"http://127.0.0.1:{p}/healthz"), tmp_path / "logs")
     assert "replica-x exited with status 2" in str(e.value)
     assert "nope" in str(e.value)
     assert not local.procs
@@ -52,6 +54,6 @@ def test_stack_starts_and_stops_everything(local):
     with local:
         pids = dict(local.addresses["pids"])
         assert set(pids) == {"toxiproxy", "dependency", "replica-a", "replica-b", "nginx"}
-        got = stack_mod.http_get(f"http://{local.addresses['gateway']}/api/item", 5)
+        got = probes.http_get(f"http://{local.addresses['gateway']}/api/item", 5)
         assert got is not None and got[0] == 200
     assert not [p for p in pids.values() if alive(p)]

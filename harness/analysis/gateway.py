@@ -13,8 +13,8 @@ import re
 
 import pandas as pd
 
-from harness.nginx import UPSTREAM
-from harness.scenario import Gateway
+from harness.stack.gateways.nginx import UPSTREAM
+from harness.scenario.model import Gateway
 
 COUNTABLE_STATUSES = {500, 502, 503, 504, 429}
 NON_IDEMPOTENT = {"POST", "PATCH", "LOCK"}

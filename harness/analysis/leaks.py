@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.goroutines import DumpError, describe, parse
-from harness.scenario import Expectation, LeakChecks
+from harness.record.goroutines import DumpError, describe, parse
+from harness.scenario.model import Expectation, LeakChecks
 
 OWN = "gatewaylab/goservices"
 # The default checks: (metric, op, the LeakChecks field holding the limit).

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from harness import ancestry
-from harness.goroutines import DumpError, Frame, diff, parse
+from harness.analysis import ancestry
+from harness.record.goroutines import DumpError, Frame, diff, parse
 
 THRESHOLD = 5  # goroutines: less is jitter (a few requests in flight)
 SHOWN = 5

@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.errors import GatewaylabError, ScenarioError
-from harness.tools import Tools
+from harness.host.tools import Tools
 
 GO = shutil.which("go") or "/usr/local/go/bin/go"
 BUILD_TIMEOUT_S = 600

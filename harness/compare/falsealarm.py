@@ -20,13 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from harness import calibration, runner
-from harness import scenario as scenarios
+from harness.compare import calibration
+from harness.run import runner
+from harness.scenario import model as scenarios
 from harness.compare import metrics as m
 from harness.compare.stats import BETTER, SAME, UNSURE, WORSE
 from harness.compare.verdict import judge, overall
 from harness.errors import RunError, ScenarioError
-from harness.tools import ROOT
+from harness.host.tools import ROOT
 
 MIN_TRIALS = 40   # fewer and the re-pairings of 3 + 3 overlap so much that 1000 of them say little more than 40
 GOAL = 0.05       # at most this share of build-vs-itself comparisons may claim any difference
@@ -127,7 +128,7 @@ def _claims(rows: list[dict]) -> list[str]:
 
 
 def run(args) -> int:
-    from harness.compare.cli import thresholds as parse_thresholds
+    from harness.cli.compare import thresholds as parse_thresholds
 
     s = scenarios.load(args.name)
     if args.variant not in s.variants:

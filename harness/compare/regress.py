@@ -20,7 +20,7 @@ from pathlib import Path
 
 from harness.compare import junit, trials, verdict
 from harness.compare.builds import Build
-from harness.scenario import Scenario
+from harness.scenario.model import Scenario
 
 Result = tuple[list[junit.Case], int]
 
@@ -81,7 +81,7 @@ def one(scenario: Scenario, candidate: Build, baseline: Build | None, n: int, re
 
 def _reproduce_only(scenario: Scenario, build: Build, n: int, reports: Path, made: list[Path]) -> list[junit.Case]:
     """The variant against its expectations, in n trials (a comparison of the build with itself is not needed)."""
-    from harness import runner
+    from harness.run import runner
     from harness.report import build as report
 
     t = time.monotonic()

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import yaml
 
-from harness import runner
+from harness.run import runner
 from harness.compare.builds import Build
-from harness.scenario import Scenario, ScenarioError
+from harness.scenario.model import Scenario, ScenarioError
 
 MAX_TRIALS = 30
 

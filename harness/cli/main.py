@@ -12,12 +12,12 @@ import sys
 import traceback
 from pathlib import Path
 
-from harness import goroutines_cli
-from harness.compare import cli as compare_cli
-from harness import scenario as scenarios
-from harness.capture import KINDS as CAPTURE_KINDS
+from harness.cli import goroutines as goroutines_cli
+from harness.cli import compare as compare_cli
+from harness.scenario import model as scenarios
+from harness.record.capture import KINDS as CAPTURE_KINDS
 from harness.errors import GatewaylabError
-from harness.tools import ROOT
+from harness.host.tools import ROOT
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}: valid")
             return 0
         if args.command == "explain":
-            from harness.explain import explain
+            from harness.cli.explain import explain
 
             print(explain(scenarios.load(args.name)), end="")
             return 0
@@ -139,11 +139,12 @@ def _run(args) -> int:
 
 def _run_one(scenario, variants: list[str], reports: Path, deadline: float | None = None,
              capture: tuple[str, ...] = (), service=None) -> tuple[int, Path]:
-    from harness import runner, tools
+    from harness.run import runner
+    from harness.host import tools
 
     found = tools.find()
     if scenario.database is not None:
-        from harness import postgres
+        from harness.stack import postgres
         postgres.check()  # a missing PostgreSQL stops the run before anything starts
     print(f"gatewaylab: {scenario.name} - {scenario.title}; variants: {', '.join(variants)}", file=sys.stderr)
     if scenario.pattern == "own-service" and service is None:
@@ -167,7 +168,7 @@ def _run_one(scenario, variants: list[str], reports: Path, deadline: float | Non
 
 
 def _catalogue(args) -> int:
-    from harness import catalogue
+    from harness.cli import catalogue
     from harness.report import build
 
     rows = []
@@ -201,7 +202,8 @@ def _catalogue(args) -> int:
 
 
 def _calibrate(args) -> int:
-    from harness import calibration, runner
+    from harness.compare import calibration
+    from harness.run import runner
     from harness.report import calibration as shown
 
     scenario = scenarios.load(args.name)
@@ -245,7 +247,7 @@ def _report_incomplete(run_dir: Path) -> None:
 
 
 def _report_comparison(folder: Path) -> int:
-    from harness.compare import cli as c
+    from harness.cli import compare as c
     from harness.compare import verdict
 
     v, html = verdict.write(folder)

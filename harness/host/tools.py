@@ -9,7 +9,7 @@ from pathlib import Path
 
 from harness.errors import ToolMissing
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TOXIPROXY_VERSION = "2.12.0"
 
 

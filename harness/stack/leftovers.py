@@ -15,7 +15,7 @@ import shutil
 import signal
 from pathlib import Path
 
-from harness import postgres
+from harness.stack import postgres
 
 
 def start_ticks(pid: int) -> int | None:

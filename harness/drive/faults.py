@@ -9,8 +9,8 @@ from pathlib import Path
 
 from toxiproxy.exceptions import NotFound
 
-from harness.scenario import Scenario, Toxic
-from harness.topology import Topology
+from harness.scenario.model import Scenario, Toxic
+from harness.stack.topology import Topology
 
 
 @dataclass(frozen=True)

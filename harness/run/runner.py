@@ -17,16 +17,18 @@ from typing import Any
 
 import yaml
 
-from harness import faults, leftovers, load
+from harness.drive import faults
+from harness.stack import leftovers
+from harness.drive import load
 from harness.errors import ComponentDied, RunDeadline, StackError
-from harness.journal import Journal
-from harness.capture import CAPTURE_S, Capture
-from harness.sampler import Sampler
-from harness.scenario import Scenario, ScenarioError
-from harness.snapshots import Snapshots
-from harness.stack import LocalStack
-from harness.tools import Tools
-from harness.topology import build
+from harness.record.journal import Journal
+from harness.record.capture import CAPTURE_S, Capture
+from harness.record.sampler import Sampler
+from harness.scenario.model import Scenario, ScenarioError
+from harness.record.snapshots import Snapshots
+from harness.stack.local import LocalStack
+from harness.host.tools import Tools
+from harness.stack.topology import build
 
 FIRST_REQUEST_TIMEOUT_S = 30.0
 # Locust's own timer plus its stop timeout, then we stop it ourselves.

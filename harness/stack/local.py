@@ -7,13 +7,8 @@ starts; anything that fails stops everything started so far.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 import signal
-import socket
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Callable
 
@@ -21,13 +16,15 @@ import requests
 import toxiproxy.api
 from toxiproxy import Toxiproxy
 
-from harness import nginx, postgres
+from harness.stack.gateways import nginx
+from harness.stack import postgres
 from harness.errors import StackError
-from harness.journal import Journal
-from harness.procnet import non_loopback_listeners
-from harness.procs import Proc, free_port, wait_until
-from harness.tools import Tools
-from harness.topology import Topology
+from harness.record.journal import Journal
+from harness.host.sockets import non_loopback_listeners
+from harness.host.probes import accepts, answers, build_digest
+from harness.host.procs import Proc, free_port, wait_until
+from harness.host.tools import Tools
+from harness.stack.topology import Topology
 
 READY_TIMEOUT_S = 15.0
 PORT_TRIES = 3
@@ -46,47 +43,6 @@ class _Bounded:
 
 
 toxiproxy.api.requests = _Bounded()  # a hung Toxiproxy API must not hang the run
-
-
-def build_digest(executable: str | Path, cwd: Path | None = None) -> str | None:
-    """The first 16 hex digits of an executable's SHA-256: which build a run measured (None: not found)."""
-    path = Path(executable)
-    if not path.is_absolute() and cwd is not None and (cwd / path).exists():
-        path = cwd / path
-    elif not path.exists():
-        found = shutil.which(str(executable))
-        path = Path(found) if found else path
-    try:
-        with path.open("rb") as f:
-            return hashlib.file_digest(f, "sha256").hexdigest()[:16]
-    except OSError:
-        return None
-
-
-def http_get(url: str, timeout_s: float = 1.0) -> tuple[int, bytes] | None:
-    """Status and body, or None when nothing answered in time."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
-    except (OSError, ValueError):
-        return None
-
-
-def _answers(url: str) -> Callable[[], bool]:
-    def check() -> bool:
-        got = http_get(url, 0.5)
-        return got is not None and got[0] == 200
-    return check
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 class LocalStack:
@@ -125,7 +81,7 @@ class LocalStack:
         logs = self.folder / "logs"
         with self.journal.step("start toxiproxy"):
             port = self._spawn("toxiproxy", lambda p: [str(self.tools.toxiproxy), "-host", "127.0.0.1", "-port", str(p)],
-                               lambda p: _answers(f"http://127.0.0.1:{p}/version"), logs)
+                               lambda p: answers(f"http://127.0.0.1:{p}/version"), logs)
             self.addresses["toxiproxy"] = f"127.0.0.1:{port}"
             self.toxiproxy = Toxiproxy()
             self.toxiproxy.update_api_consumer("127.0.0.1", port)
@@ -135,7 +91,7 @@ class LocalStack:
             tcp = free_port()  # its raw line-protocol port, for patterns that speak TCP
             port = self._spawn("dependency", lambda p: [str(self.tools.dependency), "-addr", f"127.0.0.1:{p}",
                                                         "-tcp-addr", f"127.0.0.1:{tcp}"],
-                               lambda p: lambda: _answers(f"http://127.0.0.1:{p}/healthz")() and _accepts(tcp), logs)
+                               lambda p: lambda: answers(f"http://127.0.0.1:{p}/healthz")() and accepts(tcp), logs)
             self.addresses["dependency"] = f"127.0.0.1:{port}"
             self.addresses["dependency_tcp"] = f"127.0.0.1:{tcp}"
         for r in self.topology.replicas:
@@ -160,8 +116,8 @@ class LocalStack:
                         "-client-timeout", f"{r.client_timeout_ms}ms", "-name", r.name,
                         *(arg for k, v in r.params for arg in ("-param", f"{k}={v}")), *db_args,
                     ],
-                    lambda p, admin=admin: lambda: _answers(f"http://127.0.0.1:{p}/healthz")()
-                    and _answers(f"http://127.0.0.1:{admin}/healthz")(),
+                    lambda p, admin=admin: lambda: answers(f"http://127.0.0.1:{p}/healthz")()
+                    and answers(f"http://127.0.0.1:{admin}/healthz")(),
                     logs, env={"TZ": "UTC", "GODEBUG": TRACEBACK_ANCESTORS}, nofile=r.nofile,
                 )
                 self.addresses["replicas"][r.name] = {
@@ -181,7 +137,7 @@ class LocalStack:
                 conf = nginx.write(self.topology.gateway, p, members, prefix)
                 return [str(self.tools.nginx), "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
 
-            port = self._spawn("nginx", argv, lambda p: _answers(f"http://127.0.0.1:{p}{nginx.HEALTH_PATH}"), logs,
+            port = self._spawn("nginx", argv, lambda p: answers(f"http://127.0.0.1:{p}{nginx.HEALTH_PATH}"), logs,
                                env={"TZ": "UTC"})  # error-log times in UTC, like every other record
             self.addresses["gateway"] = f"127.0.0.1:{port}"
         self.addresses["pids"] = {name: p.pid for name, p in self.procs.items()}
@@ -202,7 +158,7 @@ class LocalStack:
         def ready(p: int) -> Callable[[], bool]:
             argv(p)
             urls = [svc.fill(svc.metrics, values)] + ([svc.fill(svc.health, values)] if svc.health else [])
-            return lambda: _accepts(p) and all(_answers(u)() for u in urls)
+            return lambda: accepts(p) and all(answers(u)() for u in urls)
 
         env = {"TZ": "UTC", "GATEWAYLAB_PORT": "{port}", "GATEWAYLAB_ADMIN_PORT": "{admin_port}",
                "GATEWAYLAB_DEPENDENCY": "{dependency}", "GATEWAYLAB_DATABASE": "{database}", "GATEWAYLAB_REPLICA": "{replica}",

@@ -15,7 +15,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from harness.procs import Proc
+from harness.host.procs import Proc
 
 CAPTURE_S = 5.0
 KINDS = ("trace", "tcpdump")

@@ -8,12 +8,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from harness import runner
-from harness import scenario as scenarios
+from harness.run import runner
+from harness.scenario import model as scenarios
 from harness.compare import junit
 from harness.compare.builds import Build, UserService, build_ref, build_service, load_service, resolve_commit
 from harness.errors import GatewaylabError, ScenarioError
-from harness.tools import ROOT
+from harness.host.tools import ROOT
 
 
 def add_parsers(sub) -> None:
@@ -86,7 +86,7 @@ def make_build(role: str, s, tools, variant: str | None, ref: str | None, servic
 
 
 def compare(args) -> int:
-    from harness import tools as tools_mod
+    from harness.host import tools as tools_mod
     from harness.compare import trials, verdict
 
     s = scenarios.load(args.name)
@@ -148,7 +148,7 @@ def _text(v: dict) -> str:
 
 
 def regress(args) -> int:
-    from harness import tools as tools_mod
+    from harness.host import tools as tools_mod
     from harness.compare import regress as suite
 
     loaded = [scenarios.load(n) for n in (args.names or scenarios.available())]  # all valid before anything starts

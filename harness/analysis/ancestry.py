@@ -20,7 +20,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from harness.goroutines import Frame, Stack, _parking, _passthrough, _own, _short
+from harness.record.goroutines import Frame, Stack, _parking, _passthrough, _own, _short
 
 _HEADER = re.compile(r"goroutine \d+( gp=\S+)?( m=\S+)? \[.*\]:$")
 _CALL = re.compile(r"^(?P<func>\S.*?)\((?:[^()]*)\)$")

@@ -12,7 +12,7 @@ import threading
 import time
 from pathlib import Path
 
-from harness.goroutines import DumpError, fetch, parse
+from harness.record.goroutines import DumpError, fetch, parse
 
 PEAK_EVERY_S = 5.0
 FETCH_TIMEOUT_S = 3.0

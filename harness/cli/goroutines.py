@@ -12,8 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from harness import goroutines
-from harness.goroutines import DumpError
+from harness.record import goroutines
+from harness.record.goroutines import DumpError
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

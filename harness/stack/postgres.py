@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from harness.errors import StackError, ToolMissing
-from harness.procs import Proc
+from harness.host.procs import Proc
 
 USER = "gatewaylab"      # the cluster's superuser (initdb -U); trust auth, loopback only
 DBNAME = "postgres"

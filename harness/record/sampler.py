@@ -9,7 +9,7 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from harness.stack import http_get
+from harness.host.probes import http_get
 
 # Prometheus name -> short field name in samples.jsonl.
 FIELDS = {
