@@ -24,7 +24,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.scenario.model import load  # noqa: E402
+from harness.scenario import load  # noqa: E402
 
 WARM_TARGET_S = 180
 REPORT_TARGET_S = 60

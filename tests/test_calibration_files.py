@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from harness.scenario import model as scenarios
+from harness import scenario as scenarios
 from harness.analysis.expect import expectations
-from harness.scenario.model import Expectation
+from harness.scenario import Expectation
 
 CALIBRATION = scenarios.SCENARIO_DIR / "calibration"
 MIN_RUNS = 5

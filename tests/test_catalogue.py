@@ -12,7 +12,7 @@ import json
 import pytest
 import yaml
 
-from harness.scenario.model import SCENARIO_DIR
+from harness.scenario import SCENARIO_DIR
 from tests.runs import run_dir_of, shorten, start
 
 pytestmark = pytest.mark.e2e

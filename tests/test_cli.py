@@ -67,7 +67,7 @@ def test_missing_binary_says_how_to_build_it(tmp_path):
 
 def test_refsvc_knows_the_patterns_the_harness_validates():
     """harness.scenario.PATTERNS must agree with what the Go binary accepts."""
-    from harness.scenario.model import PATTERNS
+    from harness.scenario import PATTERNS
 
     refsvc = str(tools.find().refsvc)
     for pattern, variants in PATTERNS.items():

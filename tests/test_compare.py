@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.scenario.model import SCENARIO_DIR
+from harness.scenario import SCENARIO_DIR
 from tests.runs import shorten
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ import pytest
 from harness.compare import junit, metrics
 from harness.compare.stats import BETTER, SAME, UNSURE, WORSE, bootstrap_ci, decide, mann_whitney
 from harness.compare.verdict import overall
-from harness.scenario.model import Compare, ScenarioError, load
+from harness.scenario import Compare, ScenarioError, load
 
 
 def test_clearly_lower_candidate_is_better_and_its_interval_excludes_zero():

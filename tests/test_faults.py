@@ -12,7 +12,7 @@ import json
 from toxiproxy.exceptions import NotFound
 
 from harness.drive.faults import Event, Injector
-from harness.scenario.model import Toxic
+from harness.scenario import Toxic
 
 
 class GoneProxy:

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from harness.stack.gateways import nginx
 from harness.errors import ScenarioError
-from harness.scenario.model import SCENARIO_DIR, parse
+from harness.scenario import SCENARIO_DIR, parse
 
 BASE = yaml.safe_load((SCENARIO_DIR / "unclosed-body.yaml").read_text())
 

@@ -5,7 +5,7 @@ import pytest
 
 from harness.analysis import gateway, records
 from harness.analysis.summary import bypass, crosscheck, slope
-from harness.scenario.model import Gateway
+from harness.scenario import Gateway
 
 AMAP = {"127.0.0.1:1001": "a", "127.0.0.1:1002": "b"}
 DEFAULT = Gateway()

@@ -14,7 +14,7 @@ from harness.analysis import ancestry
 from harness.analysis import leaks
 from harness.analysis.expect import expectations
 from harness.record.goroutines import Frame
-from harness.scenario.model import LeakChecks, parse
+from harness.scenario import LeakChecks, parse
 
 DUMP = Path(__file__).parent / "fixtures" / "goroutines" / "ancestors-debug2.txt"
 SOURCE = DUMP.parent / "gt"  # the program's source, recorded at /tmp/gt

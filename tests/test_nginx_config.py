@@ -11,7 +11,7 @@ import pytest
 from harness.stack.gateways import nginx
 from harness.host import tools
 from harness.host.procs import Proc, free_port, wait_until
-from harness.scenario.model import Gateway
+from harness.scenario import Gateway
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from harness.compare import calibration
-from harness.scenario import model as scenarios
+from harness import scenario as scenarios
 from harness.analysis.summary import load_variant, variant_summary
 
 FIXTURE = Path(__file__).parent / "fixtures" / "runs" / "unclosed-body-fixed-step"

@@ -8,11 +8,11 @@ import yaml
 
 from harness.cli import catalogue
 from harness.drive import load as load_mod
-from harness.scenario import model as sc
+from harness import scenario as sc
 from harness.analysis import records
 from harness.analysis.summary import client, public_origin, redirect_target, rewritten_redirects
 from harness.errors import ScenarioError
-from harness.scenario.model import Endpoint, Gateway, Load
+from harness.scenario import Endpoint, Gateway, Load
 
 PUBLIC = "https://api.example.test"
 

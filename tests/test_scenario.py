@@ -5,7 +5,7 @@ import textwrap
 import pytest
 import yaml
 
-from harness.scenario import model as sc
+from harness import scenario as sc
 from harness.errors import ScenarioError
 
 GOOD = (sc.SCENARIO_DIR / "unclosed-body.yaml").read_text()

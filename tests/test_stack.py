@@ -9,7 +9,7 @@ from harness.stack import local as stack_mod
 from harness.host import tools
 from harness.errors import StackError
 from harness.record.journal import Journal, read
-from harness.scenario.model import load
+from harness.scenario import load
 from harness.stack.topology import build
 from harness.host.sockets import alive
 

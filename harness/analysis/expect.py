@@ -7,7 +7,7 @@ or records were missing); a count is zero only where its source was read.
 from __future__ import annotations
 
 from harness.analysis import leaks
-from harness.scenario.model import Expectation, Scenario
+from harness.scenario import Expectation, Scenario
 
 
 def lookup(summary: dict, path: str):

@@ -14,7 +14,7 @@ import re
 import pandas as pd
 
 from harness.stack.gateways.nginx import UPSTREAM
-from harness.scenario.model import Gateway
+from harness.scenario import Gateway
 
 COUNTABLE_STATUSES = {500, 502, 503, 504, 429}
 NON_IDEMPOTENT = {"POST", "PATCH", "LOCK"}

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.record.goroutines import DumpError, describe, parse
-from harness.scenario.model import Expectation, LeakChecks
+from harness.scenario import Expectation, LeakChecks
 
 OWN = "gatewaylab/goservices"
 # The default checks: (metric, op, the LeakChecks field holding the limit).

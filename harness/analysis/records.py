@@ -11,7 +11,7 @@ import pandas as pd
 import yaml
 
 from harness.errors import RunError
-from harness.scenario.model import Scenario
+from harness.scenario import Scenario
 
 
 def _jsonl(path: Path) -> list[dict]:

@@ -17,7 +17,7 @@ from harness.analysis import gateway, leaks, records
 from harness.analysis.expect import check, expectations
 from harness.analysis import stacks as stacks_mod
 from harness.record.journal import read as read_journal
-from harness.scenario.model import CLIENT_METRICS, Gateway, Scenario
+from harness.scenario import CLIENT_METRICS, Gateway, Scenario
 
 REJECTED = (403, 421)  # a service turning the request away: forbidden, misdirected (wrong host)
 DEFAULT_PORTS = {"http": "80", "https": "443"}

@@ -9,9 +9,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from harness.run import runner
-from harness.scenario import model as scenarios
+from harness import scenario as scenarios
 from harness.compare import junit
-from harness.compare.builds import Build, UserService, build_ref, build_service, load_service, resolve_commit
+from harness.compare.builds import Build, build_ref, build_service, resolve_commit
+from harness.scenario import UserService, load_service
 from harness.errors import GatewaylabError, ScenarioError
 from harness.host.tools import ROOT
 
@@ -54,7 +55,7 @@ def thresholds(items: list[str]) -> dict[str, float]:
         key, _, val = item.partition("=")
         try:
             scenarios.Compare(thresholds={key.strip(): float(val)})
-        except (ValueError, scenarios.ValidationError) as e:
+        except ValueError as e:  # pydantic.ValidationError is one
             raise ScenarioError(f"--threshold {item!r}: give METRIC=NUMBER, METRIC one of "
                                 f"{', '.join(scenarios.COMPARE_KINDS)} or a metric path ({str(e).splitlines()[-1]}).") from None
         out[key.strip()] = float(val)

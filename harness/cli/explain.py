@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from harness.scenario.model import Scenario
+from harness.scenario import Scenario
 from harness.host.tools import ROOT
 
 PATTERNS_DIR = ROOT / "goservices" / "patterns"

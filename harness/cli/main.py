@@ -14,7 +14,7 @@ from pathlib import Path
 
 from harness.cli import goroutines as goroutines_cli
 from harness.cli import compare as compare_cli
-from harness.scenario import model as scenarios
+from harness import scenario as scenarios
 from harness.record.capture import KINDS as CAPTURE_KINDS
 from harness.errors import GatewaylabError
 from harness.host.tools import ROOT
@@ -131,7 +131,7 @@ def _run(args) -> int:
             raise scenarios.ScenarioError(f"--capture {k!r} is unknown; use {' or '.join(CAPTURE_KINDS)} (comma-separated).")
     service = None
     if args.service is not None:
-        from harness.compare.builds import load_service
+        from harness.scenario import load_service
 
         service = load_service(args.service)
     return _run_one(scenario, variants, args.reports, args.deadline, capture, service)[0]

@@ -25,7 +25,7 @@ from pathlib import Path
 from harness.analysis import records
 from harness.analysis.expect import check, expectations, lookup, steady_sampling
 from harness.analysis.summary import load_variant, variant_summary
-from harness.scenario.model import Scenario
+from harness.scenario import Scenario
 
 # Fields that only judge a run: they may differ between the recorded scenario and today's file.
 JUDGING = ("title", "description", "default_variants", "compare", "regress", "leak_checks", "analysis")

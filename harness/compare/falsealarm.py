@@ -22,7 +22,7 @@ import numpy as np
 
 from harness.compare import calibration
 from harness.run import runner
-from harness.scenario import model as scenarios
+from harness import scenario as scenarios
 from harness.compare import metrics as m
 from harness.compare.stats import BETTER, SAME, UNSURE, WORSE
 from harness.compare.verdict import judge, overall

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.scenario.model import COMPARE_KINDS
+from harness.scenario import COMPARE_KINDS
 
 # metric kind -> default threshold (absolute, in the metric's unit)
 DEFAULT_THRESHOLDS = {

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from harness.compare import junit, trials, verdict
 from harness.compare.builds import Build
-from harness.scenario.model import Scenario
+from harness.scenario import Scenario
 
 Result = tuple[list[junit.Case], int]
 

@@ -18,7 +18,7 @@ import yaml
 
 from harness.run import runner
 from harness.compare.builds import Build
-from harness.scenario.model import Scenario, ScenarioError
+from harness.scenario import Scenario, ScenarioError
 
 MAX_TRIALS = 30
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from toxiproxy.exceptions import NotFound
 
-from harness.scenario.model import Scenario, Toxic
+from harness.scenario import Scenario, Toxic
 from harness.stack.topology import Topology
 
 

@@ -8,7 +8,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from rich.console import Console
 from rich.table import Table
 
-from harness.scenario.model import Expectation
+from harness.scenario import Expectation
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 

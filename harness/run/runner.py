@@ -24,7 +24,7 @@ from harness.errors import ComponentDied, RunDeadline, StackError
 from harness.record.journal import Journal
 from harness.record.capture import CAPTURE_S, Capture
 from harness.record.sampler import Sampler
-from harness.scenario.model import Scenario, ScenarioError
+from harness.scenario import Scenario, ScenarioError
 from harness.record.snapshots import Snapshots
 from harness.stack.local import LocalStack
 from harness.host.tools import Tools

@@ -1,4 +1,4 @@
-"""Scenario files: YAML -> a typed, fully validated model.
+"""The scenario model: a YAML mapping -> a typed, fully validated Scenario.
 
 Everything a run needs is checked here, before any process starts. Values
 that end up in the nginx config or on a command line are constrained to
@@ -7,56 +7,14 @@ their type and range, so a scenario cannot smuggle in directives or shell.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from harness.errors import ScenarioError
-
-SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
-
-# What goservices/cmd/refsvc can run: pattern -> its variants.
-PATTERNS: dict[str, tuple[str, ...]] = {
-    "unclosed-body": ("buggy", "fixed", "client-timeout", "request-context"),
-    "unbuffered-chan": ("buggy", "fixed"),
-    "orphan-subscriber": ("buggy", "fixed"),
-    "unread-request-body": ("buggy", "fixed"),
-    "status-not-counted": ("answer-500", "answer-502", "answer-200-error", "answer-503"),
-    "timeout-mismatch": ("no-deadline", "write-timeout", "timeout-handler", "deadline"),
-    "defer-goroutine-panic": ("buggy", "fixed"),
-    "ctx-not-propagated": ("buggy", "fixed"),
-    "noisy-neighbour": ("buggy", "fixed"),
-    # Your own service (gatewaylab run --service FILE, compare --*-service FILE) on the replicas under test.
-    "own-service": ("own",),
-    "db-pool-leak": ("buggy", "close-only", "deadline-only", "fixed"),
-    "gateway-headers": ("buggy", "fixed"),
-}
-
-# Patterns that query a database: their scenario needs a `database:` section.
-DATABASE_PATTERNS = {"db-pool-leak"}
-
-NAME = r"^[a-z][a-z0-9-]{0,39}$"
-NEXT_UPSTREAM = (
-    "error", "timeout", "invalid_header", "http_500", "http_502", "http_503",
-    "http_504", "http_403", "http_404", "http_429", "non_idempotent", "off",
+from harness.scenario.vocabulary import (
+    BYPASS_METRICS, CLIENT_METRICS, COMPARE_KINDS, CROSSCHECK_METRICS, DATABASE_PATTERNS, GATEWAY_METRICS, MAX_DURATION_S,
+    MAX_RATE, MAX_USERS, NAME, NEXT_UPSTREAM, OPS, PATTERNS, REPLICA_METRICS, TEXT_OPS, TOXIC_ATTRIBUTES, metric_known,
 )
-TOXIC_ATTRIBUTES = {
-    "latency": {"latency", "jitter"},
-    "bandwidth": {"rate"},
-    "slow_close": {"delay"},
-    "timeout": {"timeout"},
-    "reset_peer": {"timeout"},
-    "slicer": {"average_size", "size_variation", "delay"},
-    "limit_data": {"bytes"},
-    "down": set(),
-}
-# Hard caps: every load is bounded in time and rate.
-MAX_DURATION_S = 1800
-MAX_RATE = 2000
-MAX_USERS = 500
 
 Name = Annotated[str, Field(pattern=NAME)]
 # A DNS name as nginx's $host gives it (lower case, no port): safe in a config and a header.
@@ -223,29 +181,6 @@ class LeakChecks(Strict):
     leakwatch: bool = True                                # leak-watch silent over the whole run (where exported)
 
 
-OPS = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__, "==": float.__eq__}
-TEXT_OPS = {"contains": lambda actual, value: value in actual}
-
-REPLICA_METRICS = (
-    "goroutine_slope", "goroutine_trend", "goroutine_growth", "goroutines_start", "goroutines_peak", "inflight_peak", "pool_in_use_peak",
-    "goroutines_after", "goroutines_left", "fds_start", "fds_after", "fds_left", "leakwatch_flags", "runtime_leaks",
-    "runtime_leak_frame", "leak_signals",
-    "pool_waiters_peak", "open_fds_peak", "rss_peak_mb", "attempts", "failed_attempts",
-    "ejection_episodes", "down_s", "served", "p50_ms", "p99_ms", "stacks_grown", "leak_flagged_s",
-    "first_symptom_s", "top_stack.growth", "top_stack.blocking_call", "top_stack.own_frame",
-    "deaths", "accept_errors", "first_accept_error_s", "scrape_errors",
-    "db_in_use_peak", "db_in_use_after", "db_open_peak", "db_max_open", "db_wait_count", "db_wait_s",
-)
-CLIENT_METRICS = (
-    "requests", "rps", "errors_5xx", "rate_5xx", "conn_errors", "slow", "slow_share",
-    "p50_ms", "p90_ms", "p99_ms", "max_ms",
-    "redirects", "wrong_redirects", "wrong_redirect_rate", "rejected", "rejected_rate",
-)
-GATEWAY_METRICS = ("retried_requests", "no_live_upstreams", "ejection_episodes", "rewritten_redirects")
-BYPASS_METRICS = ("figure", "bad_requests", "bypassed", "noticed", "no_live")
-CROSSCHECK_METRICS = ("missing_in_access_log", "unexpected_in_access_log")
-
-
 class Expectation(Strict):
     metric: Annotated[str, Field(pattern=r"^[a-z0-9_.-]{1,80}$")]
     op: Literal[">", ">=", "<", "<=", "==", "contains"]
@@ -265,10 +200,6 @@ class Expectation(Strict):
 
     def describe(self) -> str:
         return f"{self.metric} {self.op} {self.value:g}" if isinstance(self.value, float) else f"{self.metric} {self.op} {self.value!r}"
-
-
-# What `gatewaylab compare` judges; thresholds are the smallest difference worth a verdict.
-COMPARE_KINDS = ("goroutine_slope", "pool_waiters_peak", "rate_5xx", "p99_ms", "ejection_episodes", "bypass")
 
 
 class Compare(Strict):
@@ -454,86 +385,3 @@ class Scenario(Strict):
         return next((p for p in sorted(self.phases, key=lambda p: p.start_s) if p.name in with_toxics), None)
 
 
-def metric_known(path: str, replicas: list[str]) -> bool:
-    parts = path.split(".")
-    match parts:
-        case ["client", "status", code]:
-            return bool(re.fullmatch(r"[0-9]{1,3}", code))
-        case ["client", "endpoint", key, m]:
-            return bool(re.fullmatch(r"[A-Za-z0-9._~-]{1,60}", key)) and m in CLIENT_METRICS
-        case ["client", m]:
-            return m in CLIENT_METRICS
-        case ["replicas", r, "failed_by_kind", kind]:
-            return r in replicas and bool(re.fullmatch(r"[a-z_0-9]{1,30}", kind))
-        case ["replicas", r, *m]:
-            return r in replicas and ".".join(m) in REPLICA_METRICS
-        case ["gateway", "error_log", kind]:
-            return bool(re.fullmatch(r"[a-z_]{1,30}", kind))
-        case ["gateway", m]:
-            return m in GATEWAY_METRICS
-        case ["bypass", m]:
-            return m in BYPASS_METRICS
-        case ["crosscheck", m]:
-            return m in CROSSCHECK_METRICS
-    return False
-
-
-def available() -> list[str]:
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
-
-
-def find(name: str) -> Path:
-    """A scenario name (or a path to a YAML file) -> its file."""
-    if name.endswith((".yaml", ".yml")) or "/" in name:
-        path = Path(name)
-        if not path.is_file():
-            raise ScenarioError(f"Scenario file {name} does not exist.")
-        return path
-    if not re.fullmatch(NAME, name) or not (SCENARIO_DIR / f"{name}.yaml").is_file():
-        raise ScenarioError(
-            f"There is no scenario called {name!r}. Known scenarios: {', '.join(available()) or 'none'}. "
-            f"Run `gatewaylab list` to see them with their titles."
-        )
-    return SCENARIO_DIR / f"{name}.yaml"
-
-
-def parse(text: str, source: str) -> Scenario:
-    """Validate YAML text; every problem becomes one ScenarioError naming the file and field."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        raise ScenarioError(f"{source}: this is not valid YAML ({e}). Fix the syntax and try again.") from None
-    if not isinstance(data, dict):
-        raise ScenarioError(f"{source}: a scenario must be a YAML mapping of fields (name, pattern, replicas, ...).")
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as e:
-        lines = []
-        for err in e.errors(include_url=False):
-            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            msg = err["msg"].removeprefix("Value error, ")
-            lines.append(f"  {where}: {msg}")
-        raise ScenarioError(f"{source} is not a valid scenario:\n" + "\n".join(lines)) from None
-
-
-def load(name: str) -> Scenario:
-    path = find(name)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScenarioError(f"Cannot read scenario file {path}: {e}.") from None
-    return parse(text, str(path))
-
-
-def pick_variants(scenario: Scenario, wanted: list[str] | None) -> list[str]:
-    """None -> the defaults; ['all'] -> every variant; otherwise each name checked."""
-    if not wanted:
-        return list(scenario.default_variants)
-    if wanted == ["all"]:
-        return list(scenario.variants)
-    for v in wanted:
-        if v not in scenario.variants:
-            raise ScenarioError(
-                f"Scenario {scenario.name!r} has no variant {v!r}. Its variants: {', '.join(scenario.variants)} (or 'all')."
-            )
-    return list(dict.fromkeys(wanted))

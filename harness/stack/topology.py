@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.scenario.model import Database, Gateway, Scenario
+from harness.scenario import Database, Gateway, Scenario
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.scenario.model import Gateway
+from harness.scenario import Gateway
 
 UPSTREAM = "app"
 HEALTH_PATH = "/__gatewaylab/health"
