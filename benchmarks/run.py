@@ -19,11 +19,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harness.record.folder import RunFolder  # noqa: E402
 from harness.scenario import load  # noqa: E402
 
 WARM_TARGET_S = 180
@@ -33,8 +33,7 @@ REPORT_TARGET_S = 60
 def synthetic_run(folder: Path, minutes: int = 20, rate: int = 70) -> None:
     """A run folder shaped like a real buggy run: timeouts on a, retries on b, ejection lines."""
     scenario = load("unclosed-body")
-    (folder / "scenario.yaml").write_text(yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False))
-    (folder / "run.json").write_text(json.dumps({"scenario": scenario.name, "variants": ["buggy"]}))
+    RunFolder.write(folder, scenario, ["buggy"])
     (folder / "journal.jsonl").write_text(json.dumps({"t": 0, "variant": None, "step": "run finished", "outcome": "ok"}) + "\n")
     v = folder / "variants" / "buggy"
     (v / "nginx").mkdir(parents=True)

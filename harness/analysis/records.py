@@ -1,61 +1,42 @@
-"""Reading a run folder into tables. Pure: files in, DataFrames out."""
+"""A run folder's records as tables. Pure: files in (read by harness.record.folder), DataFrames out."""
 
 from __future__ import annotations
 
-import json
 import re
 from calendar import timegm
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
-from harness.errors import RunError
+from harness.record import folder as names
+from harness.record.folder import RunFolder, read_json, read_jsonl
 from harness.scenario import Scenario
 
 
-def _jsonl(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            rows.append(json.loads(line))
-        except ValueError:
-            continue  # a line cut short by an interrupted run
-    return rows
-
-
 def scenario(run_dir: Path) -> Scenario:
-    path = run_dir / "scenario.yaml"
-    if not path.exists():
-        raise RunError(f"{run_dir} is not a gatewaylab run folder (no scenario.yaml). Pass a folder under reports/runs/.")
-    return Scenario.model_validate(yaml.safe_load(path.read_text()))
+    return RunFolder(run_dir).scenario()
 
 
 def planned(run_dir: Path) -> list[str]:
-    path = run_dir / "run.json"
-    return json.loads(path.read_text())["variants"] if path.exists() else []
+    return RunFolder(run_dir).planned()
 
 
 def variants(run_dir: Path) -> list[str]:
     """The planned variants that got as far as a folder."""
-    return [v for v in planned(run_dir) if (run_dir / "variants" / v).is_dir()]
+    return RunFolder(run_dir).variants()
 
 
 def meta(folder: Path) -> dict:
-    path = folder / "meta.json"
-    return json.loads(path.read_text()) if path.exists() else {}
+    return read_json(folder / names.META, {})
 
 
 def stack(folder: Path) -> dict:
-    path = folder / "stack.json"
-    return json.loads(path.read_text()) if path.exists() else {"replicas": {}, "proxies": {}}
+    return read_json(folder / names.STACK, {"replicas": {}, "proxies": {}})
 
 
 def requests(folder: Path) -> pd.DataFrame:
     """What the client saw: one row per request. end = start + latency; location: a 3xx's Location header."""
-    df = pd.DataFrame(_jsonl(folder / "requests.jsonl"),
+    df = pd.DataFrame(read_jsonl(folder / names.REQUESTS),
                       columns=["start", "endpoint", "method", "status", "ms", "rid", "error", "location"])
     df["status"] = df["status"].fillna(0).astype(int)
     df["ms"] = df["ms"].astype(float)
@@ -64,19 +45,19 @@ def requests(folder: Path) -> pd.DataFrame:
 
 
 def samples(folder: Path) -> pd.DataFrame:
-    df = pd.DataFrame(_jsonl(folder / "samples.jsonl"))
+    df = pd.DataFrame(read_jsonl(folder / names.SAMPLES))
     if df.empty:
         return pd.DataFrame(columns=["t", "replica"])
     return df
 
 
 def toxics(folder: Path) -> pd.DataFrame:
-    return pd.DataFrame(_jsonl(folder / "toxics.jsonl"), columns=["t", "offset_s", "action", "toxic", "proxy", "type", "ok", "error"])
+    return pd.DataFrame(read_jsonl(folder / names.TOXICS), columns=["t", "offset_s", "action", "toxic", "proxy", "type", "ok", "error"])
 
 
 def access(folder: Path) -> pd.DataFrame:
     """nginx's view: one row per client request, $upstream_* still as lists."""
-    rows = _jsonl(folder / "nginx" / "access.log")
+    rows = read_jsonl(folder / names.ACCESS_LOG)
     df = pd.DataFrame(rows, columns=["msec", "rid", "method", "uri", "status", "request_time", "upstream_addr",
                                      "upstream_status", "upstream_response_time", "upstream_connect_time",
                                      "upstream_header_time", "upstream_location", "location"])
@@ -103,7 +84,7 @@ _KINDS = (
 
 def error_log(folder: Path) -> pd.DataFrame:
     """nginx error log lines -> t (UTC epoch, 1 s resolution), level, kind, upstream addr."""
-    path = folder / "nginx" / "error.log"
+    path = folder / names.ERROR_LOG
     rows = []
     text = path.read_text(errors="replace") if path.exists() else ""
     for line in text.splitlines():
@@ -126,7 +107,7 @@ def accept_errors(folder: Path, replica: str) -> pd.DataFrame:
 
     The server logs them with Go's log package, in UTC (replicas run with TZ=UTC).
     """
-    path = folder / "logs" / f"replica-{replica}.log"
+    path = folder / names.LOGS / f"replica-{replica}.log"
     rows = []
     for line in (path.read_text(errors="replace").splitlines() if path.exists() else []):
         m = _ACCEPT.match(line)

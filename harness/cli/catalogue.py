@@ -10,8 +10,9 @@ from __future__ import annotations
 import html
 import json
 import os
-from datetime import datetime, timezone
 from pathlib import Path
+
+from harness.record.folder import stamped
 
 
 def one_liner(v: dict) -> str:
@@ -95,7 +96,7 @@ def _left(n) -> str:
 
 
 def new_folder(reports: Path) -> Path:
-    return reports / "catalogue" / datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return stamped(reports / "catalogue")
 
 
 def text_table(all_rows: list[dict]) -> str:

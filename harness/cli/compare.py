@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from harness.run import runner
@@ -15,6 +14,7 @@ from harness.compare.builds import Build, build_ref, build_service, resolve_comm
 from harness.scenario import UserService, load_service
 from harness.errors import GatewaylabError, ScenarioError
 from harness.host.tools import ROOT
+from harness.record.folder import stamped
 
 
 def add_parsers(sub) -> None:
@@ -155,9 +155,7 @@ def regress(args) -> int:
     loaded = [scenarios.load(n) for n in (args.names or scenarios.available())]  # all valid before anything starts
     over = thresholds(args.threshold)
     found = tools_mod.find()
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    out = args.reports / "regress" / stamp
-    out.mkdir(parents=True, exist_ok=True)
+    out = stamped(args.reports / "regress")
     cand = make_build("candidate", loaded[0], found, None, args.candidate_ref, None, "fixed" if "fixed" in loaded[0].variants
                       else loaded[0].default_variants[0], args.repo, out)
     base = (make_build("baseline", loaded[0], found, None, args.baseline_ref, None, cand.variant, args.repo, out)

@@ -18,6 +18,7 @@ from harness import scenario as scenarios
 from harness.record.capture import KINDS as CAPTURE_KINDS
 from harness.errors import GatewaylabError
 from harness.host.tools import ROOT
+from harness.record.folder import stamped
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -203,7 +204,6 @@ def _catalogue(args) -> int:
 
 def _calibrate(args) -> int:
     from harness.compare import calibration
-    from harness.run import runner
     from harness.report import calibration as shown
 
     scenario = scenarios.load(args.name)
@@ -225,7 +225,7 @@ def _calibrate(args) -> int:
             run_dirs.append(run_dir)
     got, skipped = calibration.collect(scenario, run_dirs, variants)
     res = calibration.result(scenario, got, skipped)
-    folder = runner.stamped_folder(args.reports / "calibration", scenario.name)
+    folder = stamped(args.reports / "calibration", scenario.name)
     (folder / "calibration.json").write_text(json.dumps(res, indent=1))
     (folder / "index.html").write_text(shown.html(res))
     shown.print_table(res)

@@ -26,6 +26,7 @@ from harness.analysis import records
 from harness.analysis.expect import check, expectations, lookup, steady_sampling
 from harness.analysis.summary import load_variant, variant_summary
 from harness.scenario import Scenario
+from harness.record.folder import RunFolder
 
 # Fields that only judge a run: they may differ between the recorded scenario and today's file.
 JUDGING = ("title", "description", "default_variants", "compare", "regress", "leak_checks", "analysis")
@@ -67,7 +68,7 @@ def collect(scenario: Scenario, run_dirs: list[Path], variants: list[str]) -> tu
             if diff:
                 skipped.append(f"{run_dir.name}/{v}: other settings ({'; '.join(diff[:3])})")
                 continue
-            if not (run_dir / "variants" / v / "meta.json").exists():
+            if not RunFolder(run_dir).finished(v):
                 skipped.append(f"{run_dir.name}/{v}: still running or stopped before its end")
                 continue
             data = load_variant(run_dir, v, scenario)
@@ -210,4 +211,4 @@ def save(res: dict, path: Path) -> None:
 
 def recorded_runs(reports: Path, name: str) -> list[Path]:
     """Every run folder of a scenario under reports/runs, oldest first."""
-    return sorted(p for p in (reports / "runs").glob(f"*-{name}*") if (p / "scenario.yaml").exists())
+    return sorted(p for p in (reports / "runs").glob(f"*-{name}*") if RunFolder(p).exists())

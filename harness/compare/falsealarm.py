@@ -21,13 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from harness.compare import calibration
-from harness.run import runner
 from harness import scenario as scenarios
 from harness.compare import metrics as m
 from harness.compare.stats import BETTER, SAME, UNSURE, WORSE
 from harness.compare.verdict import judge, overall
 from harness.errors import RunError, ScenarioError
 from harness.host.tools import ROOT
+from harness.record.folder import stamped
 
 MIN_TRIALS = 40   # fewer and the re-pairings of 3 + 3 overlap so much that 1000 of them say little more than 40
 GOAL = 0.05       # at most this share of build-vs-itself comparisons may claim any difference
@@ -156,7 +156,7 @@ def run(args) -> int:
         **figures, "live": live(args.live),
         "ok": figures["corrected"]["any_claim_rate"] <= GOAL,
     }
-    folder = runner.stamped_folder(args.reports / "false-alarm", s.name)
+    folder = stamped(args.reports / "false-alarm", s.name)
     (folder / "false-alarm.json").write_text(json.dumps(result, indent=1))
     print(text(result))
     print(f"\nFalse-alarm figures: {folder / 'false-alarm.json'}")

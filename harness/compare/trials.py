@@ -14,10 +14,10 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-import yaml
 
 from harness.run import runner
 from harness.compare.builds import Build
+from harness.record.folder import RunFolder, stamped
 from harness.scenario import Scenario, ScenarioError
 
 MAX_TRIALS = 30
@@ -36,7 +36,7 @@ def trial_scenario(scenario: Scenario, variant: str, trials: int, build: Build) 
 
 
 def new_folder(reports: Path, scenario: str) -> Path:
-    return runner.stamped_folder(reports / "compare", scenario)
+    return stamped(reports / "compare", scenario)
 
 
 def run(scenario: Scenario, baseline: Build, candidate: Build, trials: int, folder: Path,
@@ -47,10 +47,8 @@ def run(scenario: Scenario, baseline: Build, candidate: Build, trials: int, fold
     builds = {"baseline": baseline, "candidate": candidate}
     scenarios = {role: trial_scenario(scenario, b.variant, trials, b) for role, b in builds.items()}
     for role, s in scenarios.items():
-        d = folder / role
-        d.mkdir()
-        (d / "scenario.yaml").write_text(yaml.safe_dump(s.model_dump(mode="json"), sort_keys=False))
-        (d / "run.json").write_text(json.dumps({"scenario": s.name, "variants": list(s.variants)}, indent=2))
+        (folder / role).mkdir()
+        RunFolder.write(folder / role, s, list(s.variants))
     seeds = [1000 + i for i in range(1, trials + 1)]
     (folder / "compare.json").write_text(json.dumps({
         "scenario": scenario.name, "title": scenario.title, "trials": trials, "seeds": seeds,

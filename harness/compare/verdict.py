@@ -14,6 +14,7 @@ from harness.analysis.summary import summarize
 from harness.compare import metrics as m
 from harness.compare.stats import ALPHA, BETTER, SAME, UNSURE, WORSE, decide, holm_levels, interval_p
 from harness.errors import RunError
+from harness.record.folder import RunFolder
 
 ROLES = ("baseline", "candidate")
 
@@ -29,7 +30,7 @@ def evaluate(folder: Path) -> tuple[dict, dict]:
     """(verdict, {role: (run summary, variant data)}) for a comparison folder."""
     folder = Path(folder)
     meta = load_meta(folder)
-    runs = {role: summarize(folder / role) for role in ROLES if (folder / role / "scenario.yaml").exists()}
+    runs = {role: summarize(folder / role) for role in ROLES if RunFolder(folder / role).exists()}
     if set(runs) != set(ROLES):
         raise RunError(f"{folder} lacks the {' and '.join(set(ROLES) - set(runs))} run folder; it cannot be compared.")
     trials = {role: [v for v in runs[role][0]["variants"].values() if v["complete"]] for role in ROLES}
@@ -107,7 +108,7 @@ def write(folder: Path) -> tuple[dict, Path]:
 
     folder = Path(folder)
     for role in ROLES:
-        if (folder / role / "scenario.yaml").exists():
+        if RunFolder(folder / role).exists():
             build.write(folder / role)  # each build's own report, next to its data
     verdict, runs = evaluate(folder)
     (folder / "verdict.json").write_text(json.dumps(verdict, indent=2, default=str))

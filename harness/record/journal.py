@@ -37,6 +37,6 @@ class Journal:
 
 
 def read(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """Every entry; a last line cut short (the run was killed mid-write) is left out."""
+    from harness.record.folder import read_jsonl  # folder.py reads the scenario model; the journal needs none of it
+    return read_jsonl(path)

@@ -14,6 +14,7 @@ from harness.analysis import records
 from harness.analysis.summary import summarize
 from harness.errors import RunError
 from harness.report.plots import timeline
+from harness.record.folder import SUMMARY
 
 
 def write(run_dir: Path) -> tuple[dict, Path]:
@@ -21,7 +22,7 @@ def write(run_dir: Path) -> tuple[dict, Path]:
     if not run_dir.is_dir():
         raise RunError(f"{run_dir} does not exist. Pass a run folder, e.g. one under reports/runs/.")
     summary, data = summarize(run_dir)
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    (run_dir / SUMMARY).write_text(json.dumps(summary, indent=2, default=str))
     scenario = records.scenario(run_dir)
     phases = [(p.name, p.start_s, p.duration_s) for p in scenario.phases]
     png = timeline(list(data.values()), phases, scenario.analysis.slow_ms) if data else b""

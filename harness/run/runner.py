@@ -11,16 +11,15 @@ import signal
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from harness.drive import faults
 from harness.stack import leftovers
 from harness.drive import load
 from harness.errors import ComponentDied, RunDeadline, StackError
+from harness.record.folder import META, RunFolder
 from harness.record.journal import Journal
 from harness.record.capture import CAPTURE_S, Capture
 from harness.record.sampler import Sampler
@@ -48,24 +47,6 @@ def _on_sigterm(signum, frame):
 def default_deadline_s(scenario: Scenario, variants: list[str]) -> float:
     """Load, its grace, and a minute per variant for start-up and tear-down."""
     return len(variants) * (scenario.load.duration_s + LOAD_GRACE_S + 60) + 30
-
-
-def new_run_dir(reports: Path, scenario: str) -> Path:
-    return stamped_folder(reports / "runs", scenario)
-
-
-def stamped_folder(parent: Path, name: str) -> Path:
-    """parent/<UTC time>-<name>, made now; -2, -3, ... when two start in the same second."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
-    base = parent / f"{stamp}-{name}"
-    path, n = base, 1
-    while True:
-        try:
-            path.mkdir(parents=True)
-            return path
-        except FileExistsError:
-            n += 1
-            path = base.with_name(f"{base.name}-{n}")
 
 
 class RequestTail:
@@ -121,10 +102,7 @@ class Progress:
 
 def prepare(scenario: Scenario, variants: list[str], reports: Path) -> Path:
     """The run folder, with the resolved scenario, before anything starts."""
-    run_dir = new_run_dir(reports, scenario.name)
-    (run_dir / "scenario.yaml").write_text(yaml.safe_dump(scenario.model_dump(mode="json"), sort_keys=False))
-    (run_dir / "run.json").write_text(json.dumps({"scenario": scenario.name, "variants": variants}, indent=2))
-    return run_dir
+    return RunFolder.create(reports / "runs", scenario, variants).path
 
 
 def run(scenario: Scenario, variants: list[str], tools: Tools, run_dir: Path, deadline_s: float | None = None,
@@ -285,7 +263,7 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
                 injector.clear(time.time() - meta.get("t0", time.time()))
             sampler.stop()
             meta.setdefault("t_end", time.time())
-            (folder / "meta.json").write_text(json.dumps(meta, indent=2))
+            (folder / META).write_text(json.dumps(meta, indent=2))
 
 
 def _first_request(tail: RequestTail, locust) -> float:
