@@ -35,7 +35,7 @@ def add_parsers(sub) -> None:
     d = sub.add_parser("compare-diff", help="what changed between two comparisons (metric by metric)")
     d.add_argument("a", type=Path)
     d.add_argument("b", type=Path)
-    from harness.compare import falsealarm
+    from harness.cli import falsealarm
 
     falsealarm.add_parser(sub)
 
@@ -195,7 +195,7 @@ def _finish(cases, out: Path, junit_path: Path | None, made: list[Path]) -> None
 
 
 def false_alarm(args) -> int:
-    from harness.compare import falsealarm
+    from harness.cli import falsealarm
 
     return falsealarm.run(args)
 
