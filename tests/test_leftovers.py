@@ -12,7 +12,7 @@ def orphan(tmp_path, owner_pid=999_999_999, start_shift=0):
     proc = subprocess.Popen(["sleep", "60"], start_new_session=True)
     live = tmp_path / ".live"
     live.mkdir(exist_ok=True)
-    entry = {"name": "nginx", "pid": proc.pid, "start": leftovers.start_ticks(proc.pid) + start_shift}
+    entry = {"name": "nginx", "pid": proc.pid, "start": leftovers.started(proc.pid) + start_shift}
     (live / "old-run.json").write_text(json.dumps({"run": "old-run", "owner": {"pid": owner_pid, "start": 1},
                                                    "children": {f"nginx:{proc.pid}": entry}}))
     return proc
@@ -41,7 +41,7 @@ def test_a_live_runs_children_are_left_alone(tmp_path):
 
     proc = orphan(tmp_path)
     data = json.loads((tmp_path / ".live" / "old-run.json").read_text())
-    data["owner"] = {"pid": os.getpid(), "start": leftovers.start_ticks(os.getpid())}
+    data["owner"] = {"pid": os.getpid(), "start": leftovers.started(os.getpid())}
     (tmp_path / ".live" / "old-run.json").write_text(json.dumps(data))
     try:
         assert leftovers.sweep(tmp_path) == []

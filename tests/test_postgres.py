@@ -76,7 +76,7 @@ def test_a_dead_runs_cluster_is_stopped_and_its_folder_removed(tmp_path):
         assert wait_until(lambda: postgres.ready(port), 20, proc), proc.tail()
         live = tmp_path / ".live"
         live.mkdir()
-        entry = {"name": "postgres", "pid": proc.pid, "start": leftovers.start_ticks(proc.pid)}
+        entry = {"name": "postgres", "pid": proc.pid, "start": leftovers.started(proc.pid)}
         (live / "old-run.json").write_text(json.dumps({
             "run": "old-run", "owner": {"pid": 999_999_999, "start": 1},
             "children": {f"postgres:{proc.pid}": entry}, "folders": [str(cluster.folder), "/etc"]}))

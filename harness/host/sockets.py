@@ -1,71 +1,50 @@
-"""Listening sockets and liveness of processes, read from /proc (no extra tools)."""
+"""Listening sockets and liveness of processes (psutil)."""
 
 from __future__ import annotations
 
 import os
-import socket
-import struct
-from pathlib import Path
+
+import psutil
+
+
+def _live(p: psutil.Process) -> bool:
+    try:
+        return p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
 
 
 def group_members(pgids: set[int]) -> set[int]:
     """Every live process whose process group is one of `pgids` (nginx workers included)."""
     out = set()
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
+    for p in psutil.process_iter():
         try:
-            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            if os.getpgid(p.pid) in pgids and _live(p):
+                out.add(p.pid)
         except OSError:
-            continue
-        state, pgrp = fields[0], int(fields[2])
-        if pgrp in pgids and state != "Z":
-            out.add(int(d.name))
+            continue  # gone meanwhile
     return out
 
 
 def alive(pid: int) -> bool:
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
+        return _live(psutil.Process(pid))
+    except psutil.Error:
         return False
-    return state != "Z"
-
-
-def _addr(hexaddr: str, v6: bool) -> str:
-    ip, port = hexaddr.split(":")
-    raw = bytes.fromhex(ip)
-    if v6:
-        raw = b"".join(struct.pack("<I", w) for w in struct.unpack(">4I", raw))
-        return f"[{socket.inet_ntop(socket.AF_INET6, raw)}]:{int(port, 16)}"
-    return f"{socket.inet_ntop(socket.AF_INET, raw[::-1])}:{int(port, 16)}"
 
 
 def listeners(pids: set[int]) -> dict[int, list[str]]:
-    """pid -> the TCP addresses it listens on."""
-    inode_addr = {}
-    for name, v6 in (("tcp", False), ("tcp6", True)):
-        try:
-            lines = Path(f"/proc/net/{name}").read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            parts = line.split()
-            if parts[3] == "0A":  # LISTEN
-                inode_addr[parts[9]] = _addr(parts[1], v6)
+    """pid -> the TCP addresses it listens on ('127.0.0.1:8080', '[::1]:8080')."""
     out: dict[int, list[str]] = {}
     for pid in pids:
         try:
-            fds = os.listdir(f"/proc/{pid}/fd")
-        except OSError:
+            conns = psutil.Process(pid).net_connections(kind="tcp")
+        except psutil.Error:
             continue
-        for fd in fds:
-            try:
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if target.startswith("socket:[") and target[8:-1] in inode_addr:
-                out.setdefault(pid, []).append(inode_addr[target[8:-1]])
+        for c in conns:
+            if c.status == psutil.CONN_LISTEN:
+                ip = f"[{c.laddr.ip}]" if ":" in c.laddr.ip else c.laddr.ip
+                out.setdefault(pid, []).append(f"{ip}:{c.laddr.port}")
     return out
 
 

@@ -2,7 +2,7 @@
 
 Children normally die with the harness (parent-death signal). This is the
 second line: each live run keeps a file listing its own PID and its children's
-PIDs with their kernel start times. The next run stops the children of a run
+PIDs with their start times. The next run stops the children of a run
 whose harness is gone, but only processes whose PID *and* start time still
 match: a PID reused by some other program is never touched. Never by name.
 """
@@ -15,18 +15,18 @@ import shutil
 import signal
 from pathlib import Path
 
+import psutil
+
 from harness.stack import postgres
 
 
-def start_ticks(pid: int) -> int | None:
-    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat)."""
+def started(pid: int) -> float | None:
+    """When the process started (seconds since the epoch, to 10 ms); None when it is gone or a zombie."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+        p = psutil.Process(pid)
+        return None if p.status() == psutil.STATUS_ZOMBIE else round(p.create_time(), 2)
+    except psutil.Error:
         return None
-    if fields[0] == "Z":
-        return None
-    return int(fields[19])
 
 
 class Registry:
@@ -36,11 +36,11 @@ class Registry:
         self.path = reports / ".live" / f"{run_id}.json"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         me = os.getpid()
-        self.data = {"run": run_id, "owner": {"pid": me, "start": start_ticks(me)}, "children": {}, "folders": []}
+        self.data = {"run": run_id, "owner": {"pid": me, "start": started(me)}, "children": {}, "folders": []}
         self._save()
 
     def add(self, name: str, pid: int) -> None:
-        self.data["children"][f"{name}:{pid}"] = {"name": name, "pid": pid, "start": start_ticks(pid)}
+        self.data["children"][f"{name}:{pid}"] = {"name": name, "pid": pid, "start": started(pid)}
         self._save()
 
     def remove(self, name: str, pid: int) -> None:
@@ -67,7 +67,7 @@ class Registry:
 
 
 def _same(entry: dict) -> bool:
-    return entry.get("start") is not None and start_ticks(int(entry["pid"])) == entry["start"]
+    return entry.get("start") is not None and started(int(entry["pid"])) == entry["start"]
 
 
 def sweep(reports: Path) -> list[str]:
