@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any
 
 
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
 from harness.drive import faults
 from harness.stack import leftovers
 from harness.drive import load
@@ -81,23 +85,28 @@ class RequestTail:
 
 
 class Progress:
+    """The live line: redrawn in place on a terminal (rich), every 5 s as plain lines otherwise (CI logs)."""
+
     def __init__(self, stream=sys.stderr):
-        self.stream = stream
-        self.tty = stream.isatty()
+        self.console = Console(file=stream, highlight=False, markup=False)  # "[buggy] ..." is text, not markup
+        self.live: Live | None = None
         self.last = 0.0
 
     def show(self, text: str, force: bool = False) -> None:
         now = time.monotonic()
-        if self.tty:
-            self.stream.write("\r\033[K" + text)
-            self.stream.flush()
+        if self.console.is_terminal:
+            if self.live is None:
+                self.live = Live(Text(text), console=self.console, auto_refresh=False)
+                self.live.start()
+            self.live.update(Text(text), refresh=True)
         elif force or now - self.last >= 5:
-            self.stream.write(text + "\n")
+            self.console.print(text, soft_wrap=True)
             self.last = now
 
     def done(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
 
 
 def prepare(scenario: Scenario, variants: list[str], reports: Path) -> Path:
