@@ -1,5 +1,6 @@
 """Bad input: a clear message naming what is wrong, exit 2, and nothing started or written."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -65,18 +66,15 @@ def test_missing_binary_says_how_to_build_it(tmp_path):
         tools._built(tmp_path / "refsvc", "The reference service")
 
 
-def test_refsvc_knows_the_patterns_the_harness_validates():
-    """harness.scenario.PATTERNS must agree with what the Go binary accepts."""
+def test_the_harness_validates_exactly_the_patterns_refsvc_registers():
+    """The Go registry (goservices/patterns) is the source: `refsvc -list` must equal harness.scenario.PATTERNS."""
     from harness.scenario import PATTERNS
 
-    refsvc = str(tools.find().refsvc)
-    for pattern, variants in PATTERNS.items():
-        out = subprocess.run([refsvc, "-pattern", pattern, "-variant", "no-such-variant", "-addr", "127.0.0.1:1",
-                              "-admin-addr", "127.0.0.1:2", "-dependency", "http://127.0.0.1:3"],
-                             capture_output=True, text=True, timeout=10)
-        assert out.returncode == 2
-        for v in variants:
-            assert v in out.stderr, (pattern, v, out.stderr)
+    out = subprocess.run([str(tools.find().refsvc), "-list"], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0, out.stderr
+    registry = json.loads(out.stdout)
+    harness_side = {p: sorted(v) for p, v in PATTERNS.items() if p != "own-service"}  # own-service: a user's binary
+    assert harness_side == registry, "update harness/scenario/vocabulary.py PATTERNS from `bin/refsvc -list`"
 
 
 def test_explain_shows_the_story_and_the_code_difference():

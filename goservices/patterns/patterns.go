@@ -50,6 +50,16 @@ func Lookup(pattern, variant string) (svc.Pattern, svc.Constructor, error) {
 	return p, c, nil
 }
 
+// List returns every pattern with its variants, sorted: the registry the
+// harness validates scenarios against (refsvc -list prints it as JSON).
+func List() map[string][]string {
+	out := make(map[string][]string, len(registry))
+	for name, p := range registry {
+		out[name] = keys(p.Variants)
+	}
+	return out
+}
+
 func keys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
 }
