@@ -162,7 +162,7 @@ def test_a_falling_goroutine_count_counts_as_no_growth():
 def test_trend_ignores_a_step_up_and_down_but_follows_a_staircase():
     import pandas as pd
 
-    from harness.analysis.summary import slope, trend
+    from harness.analysis.replica import slope, trend
 
     t = pd.Series(range(40), dtype=float)
     bump = pd.Series([15.0] * 3 + [25.0] * 30 + [15.0] * 7)  # a fault's latency raises in-flight work, then lifts

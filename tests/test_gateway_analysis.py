@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from harness.analysis import gateway, records
-from harness.analysis.summary import bypass, crosscheck, slope
+from harness.analysis.gateway import bypass, crosscheck
+from harness.analysis.replica import slope
 from harness.scenario import Gateway
 
 AMAP = {"127.0.0.1:1001": "a", "127.0.0.1:1002": "b"}

@@ -149,7 +149,7 @@ def test_a_stall_of_the_whole_machine_fails_the_run_as_unmeasured():
     import pandas as pd
 
     from harness.analysis.expect import check
-    from harness.analysis.summary import longest_gap
+    from harness.analysis.replica import longest_gap
 
     samples = pd.DataFrame({"t": [100.0, 101.0, 102.0, 118.4, 119.4], "replica": "a"})
     assert longest_gap(samples, 100.0, 120.0) == 16.4  # seen: sampler, Locust and the run loop all stood still

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.analysis.expect import check, lookup
-from harness.analysis.summary import client
+from harness.analysis.client import client
 from harness.scenario import Expectation
 import pandas as pd
 

@@ -10,7 +10,7 @@ from harness.cli import catalogue
 from harness.drive import load as load_mod
 from harness import scenario as sc
 from harness.analysis import records
-from harness.analysis.summary import client, public_origin, redirect_target, rewritten_redirects
+from harness.analysis.client import client, public_origin, redirect_target, rewritten_redirects
 from harness.errors import ScenarioError
 from harness.scenario import Endpoint, Gateway, Load
 

@@ -7,16 +7,15 @@ or records were missing); a count is zero only where its source was read.
 from __future__ import annotations
 
 from harness.analysis import leaks
+from harness.analysis.figures import value_at
 from harness.scenario import Expectation, Scenario
 
 
 def lookup(summary: dict, path: str):
-    node = summary
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return 0 if _counted(summary, path) else None  # a count nobody saw is zero, if anyone looked
-        node = node[part]
-    return node
+    got = value_at(summary, path)
+    if got is None and _counted(summary, path):
+        return 0  # a count nobody saw is zero, if anyone looked
+    return got
 
 
 def _counted(summary: dict, path: str) -> bool:

@@ -105,3 +105,40 @@ def episodes(errors: pd.DataFrame, addr_to_replica: dict[str, str], fail_timeout
 def addr_map(stack: dict) -> dict[str, str]:
     """Gateway-leg proxy listen address -> replica name (what $upstream_addr shows)."""
     return {p["listen"]: p["replica"] for p in stack.get("proxies", {}).values() if p.get("leg") == "gateway"}
+
+
+def bypass(req: pd.DataFrame, att: pd.DataFrame, slow_ms: float) -> dict:
+    """Bad requests (5xx, no answer, or slow) that nginx's health check never noticed.
+
+    noticed: one of its attempts counted toward max_fails; no_live: nginx had no
+    server left to try; bypassed: it reached a replica and nothing was counted.
+    """
+    bad = req[(req["status"] >= 500) | (req["status"] == 0) | (req["ms"] >= slow_ms)]
+    by_rid = att.groupby("rid").agg(counted=("counted", "any"), no_live=("kind", lambda k: (k == "no_live_upstreams").all()))
+    joined = bad.join(by_rid, on="rid")
+    noticed = int(joined["counted"].fillna(False).astype(bool).sum())
+    no_live = int((~joined["counted"].fillna(False).astype(bool) & joined["no_live"].fillna(False).astype(bool)).sum())
+    unseen = int(joined["counted"].isna().sum())  # never reached nginx's access log
+    bypassed = len(bad) - noticed - no_live - unseen
+    return {
+        "bad_requests": len(bad), "noticed": noticed, "no_live": no_live, "bypassed": bypassed, "unseen": unseen,
+        "figure": round(bypassed / len(bad), 4) if len(bad) else 0.0,
+    }
+
+
+def crosscheck(req: pd.DataFrame, access: pd.DataFrame) -> dict:
+    """Every request Locust recorded should be in nginx's access log, and back."""
+    locust_ids = set(req["rid"])
+    nginx_ids = set(access["rid"])
+    missing = req[~req["rid"].isin(nginx_ids)]
+    unexpected = access[~access["rid"].isin(locust_ids)]
+    return {
+        "locust_requests": len(req),
+        "access_log_requests": len(access),
+        "matched": len(locust_ids & nginx_ids),
+        "missing_in_access_log": int((missing["status"] != 0).sum()),
+        "connection_errors_not_logged": int((missing["status"] == 0).sum()),
+        "unexpected_in_access_log": len(unexpected),
+        "unexpected_statuses": {str(k): int(v) for k, v in unexpected["status"].value_counts().items()},
+        "missing_examples": missing["rid"].head(5).tolist(),
+    }

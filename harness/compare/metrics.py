@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from harness.analysis.figures import value_at
 from harness.scenario import COMPARE_KINDS
 
 # metric kind -> default threshold (absolute, in the metric's unit)
@@ -40,7 +41,7 @@ def metrics_for(replicas: list[str], summaries: list[dict]) -> list[Metric]:
     out = []
     for r in replicas:
         out.append(Metric(f"replicas.{r}.goroutine_trend", "goroutine_slope", f"replica {r}: goroutine slope (/s, Theil-Sen, >= 0)"))
-        if any(_get(s, f"replicas.{r}.pool_waiters_peak") is not None for s in summaries):
+        if any(value_at(s, f"replicas.{r}.pool_waiters_peak") is not None for s in summaries):
             out.append(Metric(f"replicas.{r}.pool_waiters_peak", "pool_waiters_peak", f"replica {r}: peak pool waiters"))
     out.append(Metric("client.rate_5xx", "rate_5xx", "client 5xx rate, all codes"))
     codes = sorted({c for s in summaries for c in s["client"]["status"] if c.isdigit() and int(c) >= 500})
@@ -56,7 +57,7 @@ def value(summary: dict, key: str) -> float | None:
         code = key.rsplit(".", 1)[1]
         n = summary["client"]["requests"]
         return summary["client"]["status"].get(code, 0) / n if n else None
-    got = _get(summary, key)
+    got = value_at(summary, key)
     if not isinstance(got, (int, float)):
         return None
     if key.endswith(".goroutine_trend"):
@@ -75,12 +76,3 @@ def threshold(m: Metric, baseline_values: list[float | None], overrides: dict[st
         vals = [v for v in baseline_values if v is not None]
         return max(P99_FLOOR_MS, P99_RELATIVE * (sum(vals) / len(vals))) if vals else P99_FLOOR_MS
     return t
-
-
-def _get(summary: dict, key: str):
-    node = summary
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node

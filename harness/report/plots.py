@@ -10,7 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from harness.analysis.summary import VariantData, per_second  # noqa: E402
+from harness.analysis.client import per_second  # noqa: E402
+from harness.analysis.summary import VariantData  # noqa: E402
 
 STATUS_COLORS = {"no answer": "#7f7f7f", "502": "#ff7f0e", "503": "#9467bd", "504": "#d62728", "500": "#8c564b"}
 REPLICA_COLORS = ["#1f77b4", "#2ca02c", "#e377c2", "#17becf", "#bcbd22", "#8c564b"]
