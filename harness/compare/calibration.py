@@ -83,7 +83,8 @@ def collect(scenario: Scenario, run_dirs: list[Path], variants: list[str]) -> tu
                 continue
             summary["run"] = run_dir.name
             summary["loadavg"] = [data.meta.get("loadavg_start"), data.meta.get("loadavg_end")]
-            summary["builds"] = {r: a.get("build") for r, a in records.stack(data.folder).get("replicas", {}).items()}
+            # "build" in folders of 3 December 2026 (format 1), before it was named for what it is
+            summary["binaries"] = {r: a.get("binary_digest", a.get("build")) for r, a in records.stack(data.folder).get("replicas", {}).items()}
             got[v].append(summary)
     return got, skipped
 
@@ -195,8 +196,8 @@ def result(scenario: Scenario, got: dict[str, list[dict]], skipped: list[str]) -
         "scenario": scenario.name, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine(),
         "runs": {v: [s["run"] for s in ss] for v, ss in got.items()},
         "loadavg": {v: [s["loadavg"] for s in ss] for v, ss in got.items()},
-        # runs per build of the replicas (sha256 prefixes; None: recorded before builds were)
-        "builds": {v: dict(Counter(json.dumps(s["builds"], sort_keys=True) for s in ss)) for v, ss in got.items()},
+        # runs per binary the replicas ran (sha256 prefixes; None: recorded before digests were)
+        "binaries": {v: dict(Counter(json.dumps(s["binaries"], sort_keys=True) for s in ss)) for v, ss in got.items()},
         "expectations": rows, "separation": sep, "decisive": decisive(sep), "skipped": skipped,
         "leak": {v: scenario.variants[v].leak for v in got}, "detectors": detectors(scenario, got),
         "ok": bool(rows) and all(r["passes"] == r["runs"] for r in rows) and all(got.values()),

@@ -39,8 +39,8 @@ def accepts(port: int) -> bool:
         return False
 
 
-def build_digest(executable: str | Path, cwd: Path | None = None) -> str | None:
-    """The first 16 hex digits of an executable's SHA-256: which build a run measured (None: not found)."""
+def binary_digest(executable: str | Path, cwd: Path | None = None) -> str | None:
+    """The first 16 hex digits of an executable's SHA-256: which binary a run measured (None: not found)."""
     path = Path(executable)
     if not path.is_absolute() and cwd is not None and (cwd / path).exists():
         path = cwd / path

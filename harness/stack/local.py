@@ -21,7 +21,7 @@ from harness.stack import postgres
 from harness.errors import StackError
 from harness.record.journal import Journal
 from harness.host.sockets import non_loopback_listeners
-from harness.host.probes import accepts, answers, build_digest
+from harness.host.probes import accepts, answers, binary_digest
 from harness.host.procs import Proc, free_port, wait_until
 from harness.host.tools import Tools
 from harness.stack.topology import Topology
@@ -123,7 +123,7 @@ class LocalStack:
                 self.addresses["replicas"][r.name] = {
                     "variant": r.variant, "http": f"127.0.0.1:{port}", "admin": f"127.0.0.1:{admin}",
                     "metrics": f"http://127.0.0.1:{admin}/metrics", "pprof": f"http://127.0.0.1:{admin}/debug/pprof",
-                    "pid": self.procs[f"replica-{r.name}"].pid, "build": build_digest(binary),
+                    "pid": self.procs[f"replica-{r.name}"].pid, "binary_digest": binary_digest(binary),
                 }
         members = [
             self._proxy(self.topology.proxy("gateway", r.name).name, self.addresses["replicas"][r.name]["http"], r.name, "gateway")
@@ -177,7 +177,7 @@ class LocalStack:
         self.addresses["replicas"][r.name] = {
             "variant": f"service {svc.name}", "http": f"127.0.0.1:{port}", "admin": f"127.0.0.1:{admin}",
             "metrics": svc.fill(svc.metrics, values), "pprof": svc.fill(svc.pprof, values) if svc.pprof else None,
-            "pid": self.procs[name].pid, "build": build_digest(svc.command[0], svc.folder),
+            "pid": self.procs[name].pid, "binary_digest": binary_digest(svc.command[0], svc.folder),
         }
 
     def stop(self) -> None:
