@@ -7,12 +7,12 @@ folder and report) and writes reports/catalogue/<time>/index.html linking them.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 from pathlib import Path
 
 from harness.record.folder import stamped
+from harness.report import pages
 
 
 def one_liner(v: dict) -> str:
@@ -69,25 +69,9 @@ def rows(summary: dict, report: Path) -> list[dict]:
 def write(all_rows: list[dict], folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "catalogue.json").write_text(json.dumps(all_rows, indent=2))
-    e = html.escape
-    lines = ["<!doctype html><html><head><meta charset='utf-8'><title>gatewaylab catalogue</title>",
-             "<style>body{font-family:system-ui,sans-serif;margin:24px}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}th{background:#f3f3f3}"
-             ".pass{color:#176b2c;font-weight:bold}.fail,.incomplete{color:#b00020;font-weight:bold}</style></head><body>",
-             "<h1>gatewaylab catalogue</h1><table><tr><th>scenario</th><th>variant</th><th>client errors by code</th>"
-             "<th>p99 ms</th><th>goroutine trend /s; left after the load</th><th>ejections</th><th>bypass</th><th>what the gateway made of it</th>"
-             "<th>expectations</th></tr>"]
-    for r in all_rows:
-        link = os.path.relpath(r["report"], folder)
-        errors = ", ".join(f"{'no answer' if k == '0' else k}: {n}" for k, n in r["errors"].items()) or "none"
-        left = r.get("goroutines_left", {})
-        trends = ", ".join(f"{k}: {t:g}; {_left(left.get(k))}" for k, t in r["goroutine_trend"].items() if t is not None)
-        lines.append(f"<tr><td><a href='{e(link)}'>{e(r['scenario'])}</a></td><td>{e(r['variant'])}</td><td>{e(errors)}</td>"
-                     f"<td>{r['p99_ms']}</td><td>{e(trends)}</td><td>{r['ejections']}</td><td>{r['bypass']:.0%}</td>"
-                     f"<td>{e(r['says'])}</td><td class='{e(r['verdict'])}'>{e(r['verdict'])}</td></tr>")
-    lines.append("</table></body></html>")
     out = folder / "index.html"
-    out.write_text("\n".join(lines))
+    out.write_text(pages.render("catalogue.html.j2", rows=all_rows, link=lambda p: os.path.relpath(p, folder),
+                                left_after=_left))
     return out
 
 

@@ -10,7 +10,6 @@ variant still reproduces.
 
 from __future__ import annotations
 
-import html
 import json
 import os
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 from harness.compare import junit, trials, verdict
 from harness.compare.builds import Build
+from harness.report import pages
 from harness.scenario import Scenario
 
 Result = tuple[list[junit.Case], int]
@@ -112,19 +112,7 @@ def write_index(cases: list[junit.Case], folder: Path, reports_made: list[Path])
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "regress.json").write_text(json.dumps({"cases": [c.__dict__ for c in cases],
                                                      "reports": [str(p) for p in reports_made]}, indent=2))
-    e = html.escape
     bad = sum(c.outcome in ("fail", "error") for c in cases)
-    out = ["<!doctype html><html><head><meta charset='utf-8'><title>gatewaylab regress</title><style>"
-           "body{font-family:sans-serif;max-width:1200px;margin:1em auto}td,th{border:1px solid #ccc;padding:3px 8px;"
-           "font-size:13px;text-align:left}table{border-collapse:collapse}.pass{color:#080}.fail,.error{color:#c00;"
-           "font-weight:bold}</style></head><body>",
-           f"<h1>gatewaylab regress: {'PASS' if not bad else f'{bad} FAILED'}</h1>",
-           "<table><tr><th>scenario</th><th>check</th><th>outcome</th><th>numbers</th></tr>"]
-    for c in cases:
-        out.append(f"<tr><td>{e(c.suite)}</td><td>{e(c.name)}</td><td class='{c.outcome}'>{e(c.outcome)}</td>"
-                   f"<td>{e(c.message)}</td></tr>")
-    out.append("</table><h2>Reports</h2><ul>")
-    out += [f"<li><a href='{e(os.path.relpath(p, folder))}'>{e(str(p))}</a></li>" for p in reports_made]
-    out.append("</ul></body></html>")
-    (folder / "index.html").write_text("\n".join(out))
+    reports = [(os.path.relpath(p, folder), str(p)) for p in reports_made]
+    (folder / "index.html").write_text(pages.render("regress.html.j2", failed=bad, cases=cases, reports=reports))
     return folder / "index.html"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import html
 import io
 
 import matplotlib
@@ -13,13 +12,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from harness.analysis.summary import per_second  # noqa: E402
 from harness.compare.stats import BETTER, SAME, UNSURE, WORSE  # noqa: E402
+from harness.report import pages  # noqa: E402
 
 COLORS = {"baseline": "#1f77b4", "candidate": "#d62728"}
 CLASS = {BETTER: "pass", WORSE: "fail", SAME: "same", UNSURE: "unsure"}
-CSS = """body{font-family:sans-serif;max-width:1300px;margin:1em auto;padding:0 1em}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right;font-size:13px}
-th{background:#f4f4f4}.pass{color:#080;font-weight:bold}.fail{color:#c00;font-weight:bold}.same{color:#555}
-.unsure{color:#a60;font-weight:bold}img{max-width:100%}code{background:#f4f4f4}"""
 
 
 def _num(v) -> str:
@@ -89,35 +85,6 @@ def overlay(runs: dict, tested: list[str]) -> bytes:
 
 
 def render_html(v: dict, runs: dict) -> str:
-    e = html.escape
-    b, c = v["builds"]["baseline"], v["builds"]["candidate"]
-    cls = "fail" if v["overall"] in ("candidate worse", "incomplete") else "pass" if v["overall"] == "candidate better" else "same"
-    out = [f"<!doctype html><html><head><meta charset='utf-8'><title>gatewaylab compare: {e(v['scenario'])}</title>",
-           f"<style>{CSS}</style></head><body><h1>{e(v['scenario'])}: {e(b['describe'])} vs {e(c['describe'])}</h1>",
-           f"<p>Overall: <span class='{cls}'>{e(v['overall'].upper())}</span>. Trials (interleaved, same seeds): "
-           f"baseline {v['trials_complete']['baseline']}, candidate {v['trials_complete']['candidate']} of {v['trials_planned']}. "
-           f"Folder: <code>{e(v['folder'])}</code>; each build's own report is in <code>baseline/report.html</code> and "
-           f"<code>candidate/report.html</code>.</p>",
-           "<h2>Verdict per metric</h2><table><tr><th>metric</th><th>baseline, per trial</th><th>candidate, per trial</th>"
-           "<th>difference (cand - base)</th><th>bootstrap interval (level)</th><th>threshold</th><th>Mann-Whitney p</th><th>verdict</th><th>why</th></tr>"]
-    for r in v["metrics"]:
-        ci = _ci(r)
-        out.append(f"<tr><th style='text-align:left'>{e(r['label'])}</th><td>{e(', '.join(_num(x) for x in r['baseline']))}</td>"
-                   f"<td>{e(', '.join(_num(x) for x in r['candidate']))}</td><td>{_num(r['diff'])}</td><td>{ci}</td>"
-                   f"<td>{r['threshold']:.4g}</td><td>{_num(r['p_value'])}</td>"
-                   f"<td class='{CLASS[r['verdict']]}'>{e(r['verdict'])}</td><td style='text-align:left'>{e(r['why'])}</td></tr>")
-    out.append("</table><p>Lower is better for every metric. A difference counts when the interval excludes 0 and the "
-               "mean difference exceeds the threshold; <i>no difference</i> needs the whole interval within the threshold; "
-               "anything else is <i>not enough evidence</i>. The intervals' levels are Holm-adjusted over the metrics "
-               "(95% for the family: a build against itself is called better or worse on any metric at most 5% of the time). Thresholds: the scenario's <code>compare.thresholds</code>, "
-               "or <code>--threshold</code>.</p>")
-    out.append("<h2>Curves, both builds on the same axes</h2><img alt='overlay' src='data:image/png;base64,"
-               + base64.b64encode(overlay(runs, v['replicas_under_test'])).decode() + "'>")
-    out.append("<h2>Each trial against the scenario's expectations</h2><table><tr><th>build</th><th>trial</th><th>verdict</th><th>failed</th></tr>")
-    for role in ("baseline", "candidate"):
-        for t in v["expectations"][role]:
-            failed = "; ".join(f"{x['metric']} {x['op']} {x['value']} (measured {x['actual']})" for x in t["failed"]) or "-"
-            out.append(f"<tr><td>{role}</td><td>{e(t['trial'])}</td><td class='{t['verdict']}'>{e(t['verdict'])}</td>"
-                       f"<td style='text-align:left'>{e(failed)}</td></tr>")
-    out.append("</table></body></html>")
-    return "\n".join(out)
+    overall = "fail" if v["overall"] in ("candidate worse", "incomplete") else "pass" if v["overall"] == "candidate better" else "same"
+    png = base64.b64encode(overlay(runs, v["replicas_under_test"])).decode()
+    return pages.render("comparison.html.j2", v=v, overall_class=overall, verdict_class=CLASS, png=png, num=_num, ci=_ci)

@@ -6,13 +6,13 @@ Reads only the run folder, so a report can always be rebuilt later.
 from __future__ import annotations
 
 import base64
-import html
 import json
 from pathlib import Path
 
 from harness.analysis import records
 from harness.analysis.summary import summarize
 from harness.errors import RunError
+from harness.report import pages
 from harness.report.plots import timeline
 from harness.record.folder import SUMMARY
 
@@ -169,33 +169,9 @@ def leak_checks_note(v: dict) -> str:
             f"trend of at most {lc['goroutine_trend']:g}/s" + (", and leak-watch silent" if lc["leakwatch"] else "") + ".")
 
 
-def _stacks_html(v: dict) -> str:
-    e = html.escape
-    out = []
-    for r, fig in v["replicas"].items():
-        st = fig.get("stacks")
-        if not st:
-            continue
-        if "error" in st:
-            out.append(f"<p>{e(r)}: {e(st['error'])}</p>")
-            continue
-        out.append(f"<p><b>replica {e(r)}</b>: goroutines {st['total_before']} before the load, {_fmt(st.get('total_peak'))} at the peak, "
-                   f"{st['total_after']} {'after it' if st['to'] == 'after' else 'at its end'}; "
-                   f"{st['stacks_grown']} stack(s) in the project's own code grew by 5 or more.</p>")
-        rows = st["top"] or [g for g in st.get("peak_top", []) if g["own_frame"]]
-        if rows and not st["top"]:
-            out.append("<p>Nothing was left after the load, but at the peak these had piled up (released when the fault ended):</p>")
-        if rows:
-            out.append("<table><tr><th>growth</th><th>blocking call</th><th>own code</th><th>top frames</th></tr>")
-            for g in rows:
-                out.append(f"<tr><td>+{g['growth']} ({g['before']} -> {g['after']})</td><td>{e(g['blocking_call'])}"
-                           f"{'<br><small>' + e(g['wait']) + '</small>' if g['wait'] else ''}</td><td>{e(g['own_frame'])}"
-                           f"{'<br><small>started it (its creators stacks)</small>' if g.get('created_by_own') else ''}</td>"
-                           f"<td><pre>{e(chr(10).join(g['frames']))}</pre></td></tr>")
-            out.append("</table>")
-    for c in v.get("captures", []):
-        out.append(f"<p>Captured: <code>{e(c['file'])}</code> - open with <code>{e(c['open'])}</code></p>")
-    return "\n".join(out)
+def _dumped(v: dict) -> list[tuple[str, dict]]:
+    """(replica, its goroutine-dump figures) for each replica that has them."""
+    return [(r, fig["stacks"]) for r, fig in v["replicas"].items() if fig.get("stacks")]
 
 
 def flat_notes(v: dict) -> list[str]:
@@ -250,64 +226,8 @@ def markdown(summary: dict) -> str:
     return "\n".join(lines)
 
 
-CSS = """
-body{font-family:system-ui,sans-serif;margin:24px;max-width:1500px;color:#222}
-table{border-collapse:collapse;margin:12px 0}td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px;vertical-align:top}
-th{background:#f3f3f3}.pass{color:#176b2c;font-weight:bold}.fail{color:#b00020;font-weight:bold}
-.incomplete{background:#fff3cd;border:1px solid #e0c060;padding:8px}pre{white-space:pre-wrap;background:#f7f7f7;padding:8px}
-img{max-width:100%}
-"""
-
-
 def render_html(summary: dict, description: str, png: bytes) -> str:
-    e = html.escape
-    names = list(summary["variants"])
-    out = [f"<!doctype html><html><head><meta charset='utf-8'><title>gatewaylab: {e(summary['scenario'])}</title>",
-           f"<style>{CSS}</style></head><body>",
-           f"<h1>{e(summary['scenario'])}: {e(summary['title'])}</h1>",
-           f"<p>Run folder: <code>{e(summary['run_dir'])}</code>. Verdict: "
-           f"<span class='{'pass' if summary['verdict'] == 'pass' else 'fail'}'>{e(summary['verdict'].upper())}</span></p>"]
-    if not summary["complete"]:
-        why = (summary.get("stopped") or {}).get("error", "the run did not finish")
-        out.append(f"<p class='incomplete'><b>INCOMPLETE RUN.</b> {e(str(why))}. Planned variants: "
-                   f"{e(', '.join(summary['variants_planned']))}; shown: {e(', '.join(names)) or 'none'}.</p>")
-    out.append(f"<h2>The story</h2><pre>{e(description)}</pre>")
-    if png:
-        out.append("<h2>Timeline</h2><img alt='timeline' src='data:image/png;base64,"
-                   + base64.b64encode(png).decode() + "'>")
-    out.append("<h2>Figures per variant</h2><table><tr><th></th>" + "".join(f"<th>{e(n)}</th>" for n in names) + "</tr>")
-    for label, cells in table_rows(summary):
-        out.append(f"<tr><th style='text-align:left'>{e(label)}</th>" + "".join(f"<td>{e(c)}</td>" for c in cells) + "</tr>")
-    out.append("</table>")
-    out.append("<h2>Where it leaks: goroutine stacks that grew from before the load to after it</h2>")
-    for name, v in summary["variants"].items():
-        out.append(f"<h3>{e(name)}</h3>" + (_stacks_html(v) or "<p>No goroutine dumps in this run.</p>"))
-    out.append("<h2>Verdict against the scenario's expectations</h2>")
-    for name, v in summary["variants"].items():
-        out.append(f"<h3>{e(name)}: <span class='{v['verdict']}'>{e(v['verdict'].upper())}</span></h3>")
-        out.append("<table><tr><th>expectation</th><th>measured</th><th></th><th>why</th></tr>")
-        for x in v["expectations"]:
-            out.append(f"<tr><td>{e(x['metric'])} {e(x['op'])} {e(_fmt(x['value']))}</td><td>{e(_measured(x))}</td>"
-                       f"<td class='{'pass' if x['holds'] else 'fail'}'>{'holds' if x['holds'] else 'FAILS'}</td><td>{e(x['why'])}</td></tr>")
-        out.append("</table>")
-        out.append(f"<p>{e(leak_checks_note(v))}</p>")
-        out.append(f"<p>Cross-check: {e(_crosscheck_note(v))}. Error log: {e(_fmt(v['gateway']['error_log']))}.</p>")
-        for d in v.get("deaths", []):
-            out.append(f"<p class='incomplete'>{e(d['process'])} died {d['t'] - v['t0']:.0f} s into the load "
-                       f"(exit status {e(str(d.get('exit')))}); see the journal for its log tail.</p>")
-        for note in flat_notes(v):
-            out.append(f"<p class='incomplete'>{e(note)}</p>")
-    out.append(HOW_TO_READ)
-    out.append("</body></html>")
-    return "\n".join(out)
-
-
-HOW_TO_READ = """<h2>How to read this</h2><ul>
-<li><b>Ejection episode</b>: a period nginx kept a replica out of rotation after max_fails counted failures
-(from the error log's "upstream server temporarily disabled" lines; a failed trial request after fail_timeout starts a new one).</li>
-<li><b>Bypass figure</b>: of the bad client requests (5xx, no answer, or slower than the scenario's slow_ms), the share whose
-attempts nginx never counted toward max_fails: errors and slowness the passive health check cannot see.</li>
-<li><b>Goroutine slope</b>: least-squares goroutines per second over the load. A flat curve is not health by itself:
-a process that can no longer accept connections also stays flat.</li>
-<li>Client figures come from Locust's request hook; per-replica attempt figures from nginx's access log
-($upstream_addr/$upstream_status per attempt); goroutines, pool and fds from each replica's /metrics.</li></ul>"""
+    return pages.render("run.html.j2", summary=summary, description=description,
+                        png=base64.b64encode(png).decode(), rows=table_rows(summary), dumped=_dumped,
+                        fmt=_fmt, measured=_measured, leak_checks_note=leak_checks_note,
+                        crosscheck_note=_crosscheck_note, flat_notes=flat_notes)

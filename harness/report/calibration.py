@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from rich.console import Console
 from rich.table import Table
 
+from harness.report import pages
 from harness.scenario import Expectation
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def _num(x) -> str:
@@ -51,8 +49,7 @@ def print_table(res: dict, console: Console | None = None) -> None:
 
 
 def html(res: dict) -> str:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
-    return env.get_template("calibration.html.j2").render(r=res)
+    return pages.render("calibration.html.j2", r=res)
 
 
 def _tightest(res: dict, variant: str) -> dict | None:
