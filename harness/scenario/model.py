@@ -1,225 +1,23 @@
 """The scenario model: a YAML mapping -> a typed, fully validated Scenario.
 
-Everything a run needs is checked here, before any process starts. Values
-that end up in the nginx config or on a command line are constrained to
-their type and range, so a scenario cannot smuggle in directives or shell.
+Everything a run needs is checked here, before any process starts; the parts
+(parts.py) and the judging settings (judging.py) check their own fields.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-from harness.scenario.vocabulary import (
-    BYPASS_METRICS, CLIENT_METRICS, COMPARE_KINDS, CROSSCHECK_METRICS, DATABASE_PATTERNS, GATEWAY_METRICS, MAX_DURATION_S,
-    MAX_RATE, MAX_USERS, NAME, NEXT_UPSTREAM, OPS, PATTERNS, REPLICA_METRICS, TEXT_OPS, TOXIC_ATTRIBUTES, metric_known,
+from harness.scenario.judging import Compare, Expectation, LeakChecks, Regress
+from harness.scenario.parts import (
+    Analysis, Database, Gateway, Load, Name, ParamKey, ParamValue, Phase, Replica, Sampling, Service, Strict, Toxic,
 )
-
-Name = Annotated[str, Field(pattern=NAME)]
-# A DNS name as nginx's $host gives it (lower case, no port): safe in a config and a header.
-Hostname = Annotated[str, Field(max_length=253, pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")]
-Seconds = Annotated[float, Field(gt=0, le=MAX_DURATION_S)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Replica(Strict):
-    name: Name
-    # None: runs the variant under test. A name pins this replica to a variant.
-    variant: Name | None = None
-
-
-ParamKey = Annotated[str, Field(pattern=r"^[a-z][a-z_]{0,31}$")]
-ParamValue = Annotated[str, Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")] | int | float
-
-
-class Service(Strict):
-    # The outbound Transport's MaxConnsPerHost; 0 is Go's default: no cap (and 2 idle per host).
-    max_conns_per_host: int = Field(20, ge=0, le=1000)
-    client_timeout_ms: int = Field(1000, ge=1, le=600_000)
-    # Pattern-specific settings, passed to refsvc as -param key=value; refsvc checks them.
-    params: dict[ParamKey, ParamValue] = {}
-    # Open-file limit (RLIMIT_NOFILE) of the replicas under test; None: inherited.
-    nofile: int | None = Field(None, ge=32, le=1_048_576)
-
-
-class Gateway(Strict):
-    max_fails: int = Field(3, ge=0, le=100)
-    fail_timeout_s: int = Field(10, ge=1, le=3600)
-    proxy_next_upstream: list[Literal[NEXT_UPSTREAM]] = ["error", "timeout"]  # type: ignore[valid-type]
-    connect_timeout_s: float = Field(1, gt=0, le=60)
-    read_timeout_s: float = Field(2, gt=0, le=600)
-    send_timeout_s: float = Field(5, gt=0, le=600)
-    # What clients use: the scheme and host of the public URL. https stands for a
-    # TLS-terminating gateway (simulated: nginx speaks plain HTTP on loopback). The
-    # load sends public_host as its Host header (the traffic still goes to 127.0.0.1).
-    public_scheme: Literal["http", "https"] = "http"
-    public_host: Hostname | None = None
-    # What nginx sends upstream. Defaults are nginx's own: Host $proxy_host (the
-    # upstream group's name), no X-Forwarded-*, proxy_redirect default.
-    host_header: Literal["proxy_host", "host"] = "proxy_host"
-    forwarded_proto: bool = False  # proxy_set_header X-Forwarded-Proto <public_scheme>
-    forwarded_host: bool = False   # proxy_set_header X-Forwarded-Host $host
-    proxy_redirect: Literal["default", "off"] = "default"
-
-    @field_validator("proxy_next_upstream")
-    @classmethod
-    def _off_alone(cls, v: list[str]) -> list[str]:
-        if "off" in v and len(v) > 1:
-            raise ValueError("'off' cannot be combined with other values")
-        if len(set(v)) != len(v):
-            raise ValueError("values must not repeat")
-        return v
-
-
-class Phase(Strict):
-    name: Name
-    start_s: float = Field(ge=0, le=MAX_DURATION_S)
-    duration_s: Seconds
-
-
-class Toxic(Strict):
-    name: Name
-    phase: Name
-    leg: Literal["gateway", "dependency", "dependency-tcp", "database"]
-    replicas: Literal["all"] | list[Name] = "all"
-    type: Literal[tuple(TOXIC_ATTRIBUTES)]  # type: ignore[valid-type]
-    stream: Literal["downstream", "upstream"] = "downstream"
-    toxicity: float = Field(1.0, ge=0, le=1)
-    attributes: dict[str, Annotated[int, Field(ge=0, le=10_000_000)]] = {}
-
-    @model_validator(mode="after")
-    def _known_attributes(self) -> "Toxic":
-        allowed = TOXIC_ATTRIBUTES[self.type]
-        unknown = set(self.attributes) - allowed
-        if unknown:
-            raise ValueError(
-                f"attribute(s) {sorted(unknown)} do not exist for toxic type {self.type!r}; "
-                f"allowed: {sorted(allowed) or 'none'}"
-            )
-        return self
-
-
-HeaderName = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,63}$")]
-HeaderValue = Annotated[str, Field(pattern=r"^[ -~]{0,200}$")]  # printable ASCII: no CR/LF
-# Set by the harness (Host from gateway.public_host) or by the HTTP client itself.
-RESERVED_HEADERS = {"host", "x-request-id", "content-length", "transfer-encoding", "connection"}
-
-
-class Endpoint(Strict):
-    path: Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/-]{0,200}$")]
-    method: Literal["GET", "POST", "PUT", "DELETE", "PATCH"] = "GET"
-    weight: int = Field(1, ge=1, le=100)
-    body_bytes: int = Field(0, ge=0, le=10_000_000)
-    # The endpoint's label in the records and figures; default "METHOD /path".
-    name: Name | None = None
-    # Extra request headers, e.g. a client's own X-Forwarded-Host.
-    headers: dict[HeaderName, HeaderValue] = {}
-
-    @field_validator("headers")
-    @classmethod
-    def _not_reserved(cls, v: dict[str, str]) -> dict[str, str]:
-        taken = sorted(k for k in v if k.lower() in RESERVED_HEADERS)
-        if taken:
-            raise ValueError(f"{taken} cannot be set here (Host comes from gateway.public_host; the others from the harness)")
-        return v
-
-    @property
-    def label(self) -> str:
-        return self.name or f"{self.method} {self.path}"
-
-
-class Load(Strict):
-    users: int = Field(ge=1, le=MAX_USERS)
-    spawn_rate: float = Field(gt=0, le=MAX_USERS)
-    rate: float = Field(gt=0, le=MAX_RATE, description="requests per second, all users together (a cap)")
-    duration_s: Seconds
-    endpoints: list[Endpoint] = Field(min_length=1)
-
-    @field_validator("endpoints")
-    @classmethod
-    def _labels_unique(cls, v: list[Endpoint]) -> list[Endpoint]:
-        labels = [e.label for e in v]
-        if len(set(labels)) != len(labels):
-            raise ValueError(f"endpoints must have distinct labels (give one a name): {labels}")
-        return v
-
-
-class Database(Strict):
-    """A throw-away database the replicas query, each through its own Toxiproxy leg (`database`)."""
-    kind: Literal["postgres"] = "postgres"
-    # The replica's database/sql pool: SetMaxOpenConns (and SetMaxIdleConns).
-    max_open_conns: int = Field(10, ge=1, le=50)
-
-
-class Sampling(Strict):
-    interval_s: float = Field(1.0, ge=0.2, le=60)
-
-
-class Analysis(Strict):
-    slow_ms: float = Field(1000, gt=0, le=600_000)
-    # Goroutine slopes are fitted from here on (seconds after the load starts),
-    # so pools filling up at the start do not read as a leak.
-    steady_after_s: float = Field(0, ge=0, le=MAX_DURATION_S)
-
-
-class LeakChecks(Strict):
-    """The default leak checks: what may stay on a replica under test once the load has drained.
-
-    Applied to every variant whose `leak` is `none` (the default), so a service
-    whose scenario states no expectations is still judged. The limits come from
-    calibration runs of the reference services' fixed builds (scenarios/calibration/).
-    """
-    enabled: bool = True
-    goroutines_left: int = Field(50, ge=0, le=1_000_000)  # goroutines after the tail minus before the load
-    fds_left: int = Field(30, ge=0, le=1_000_000)         # open fds, likewise
-    stacks_grown: int = Field(0, ge=0, le=1000)           # own-code stacks grown by 5+ (or started by own code)
-    goroutine_trend: float = Field(0.5, ge=0, le=1000)    # Theil-Sen slope after steady_after_s, goroutines/s: above a pool filling up
-    leakwatch: bool = True                                # leak-watch silent over the whole run (where exported)
-
-
-class Expectation(Strict):
-    metric: Annotated[str, Field(pattern=r"^[a-z0-9_.-]{1,80}$")]
-    op: Literal[">", ">=", "<", "<=", "==", "contains"]
-    value: float | Annotated[str, Field(max_length=200)]
-    why: str = ""
-
-    @model_validator(mode="after")
-    def _op_fits_value(self) -> "Expectation":
-        if (self.op in TEXT_OPS) != isinstance(self.value, str):
-            raise ValueError(f"op {self.op!r} needs a {'text' if self.op in TEXT_OPS else 'number'} value")
-        return self
-
-    def holds(self, actual) -> bool:
-        if self.op in TEXT_OPS:
-            return isinstance(actual, str) and TEXT_OPS[self.op](actual, self.value)
-        return isinstance(actual, (int, float)) and OPS[self.op](float(actual), float(self.value))
-
-    def describe(self) -> str:
-        return f"{self.metric} {self.op} {self.value:g}" if isinstance(self.value, float) else f"{self.metric} {self.op} {self.value!r}"
-
-
-class Compare(Strict):
-    # A metric kind (one of COMPARE_KINDS) or one metric (e.g. replicas.a.goroutine_slope) -> threshold.
-    thresholds: dict[Annotated[str, Field(pattern=r"^[a-z0-9_.]{1,80}$")], Annotated[float, Field(ge=0)]] = {}
-
-    @field_validator("thresholds")
-    @classmethod
-    def _known(cls, v: dict[str, float]) -> dict[str, float]:
-        for k in v:
-            if k not in COMPARE_KINDS and not k.startswith(("replicas.", "client.", "gateway.", "bypass.")):
-                raise ValueError(f"{k!r} is not a compared metric; use one of {', '.join(COMPARE_KINDS)} or a metric path")
-        return v
-
-
-class Regress(Strict):
-    # The variants `gatewaylab regress` checks: the fixed one must meet its expectations and
-    # beat the buggy one, which must still reproduce. Default: the variants named fixed and buggy.
-    fixed: Name | None = None
-    buggy: Name | None = None
+from harness.scenario.vocabulary import (
+    BYPASS_METRICS, CLIENT_METRICS, CROSSCHECK_METRICS, DATABASE_PATTERNS, GATEWAY_METRICS, PATTERNS, REPLICA_METRICS,
+    metric_known,
+)
 
 
 class Variant(Strict):
