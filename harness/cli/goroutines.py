@@ -12,8 +12,11 @@ import json
 import sys
 from pathlib import Path
 
+from rich.console import Console
+from rich.table import Table
+
 from harness.record import goroutines
-from harness.record.goroutines import DumpError
+from harness.record.goroutines import DumpError, StackGrowth
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -63,8 +66,26 @@ def run(args: argparse.Namespace) -> int:
             print(f"no stack grew by {args.threshold} or more (goroutines: {before.total} -> {after.total})")
         else:
             print(f"goroutines: {before.total} -> {after.total}; stacks that grew by {args.threshold} or more:")
-            print(goroutines.format_table(growths, args.limit))
+            # piped: wide enough for whole frames, as the plain text it replaces
+            Console(highlight=False, width=None if sys.stdout.isatty() else 200).print(format_table(growths, args.limit))
         return 0
     except DumpError as e:
         print(f"gatewaylab: {e}", file=sys.stderr)
         return e.exit_code
+
+
+def format_table(growths: list[StackGrowth], limit: int = 10) -> Table:
+    """The largest growths as a terminal table (rich)."""
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name, justify in (("GROWTH", "right"), ("BEFORE", "right"), ("AFTER", "right"), ("BLOCKING CALL", "left"),
+                          ("OWN FRAME", "left")):
+        table.add_column(name, justify=justify, no_wrap=True)
+    for g in growths[:limit]:
+        table.add_row(f"+{g.growth}", str(g.before), str(g.after), _cut(g.blocking_call, 70), g.own_frame or "-")
+    if len(growths) > limit:
+        table.caption = f"... and {len(growths) - limit} more stacks"
+    return table
+
+
+def _cut(s: str, n: int) -> str:
+    return s if len(s) <= n else "..." + s[-(n - 3):]

@@ -12,13 +12,16 @@ import os
 import shutil
 import threading
 import time
-import urllib.request
 from pathlib import Path
+
+import requests
 
 from harness.host.procs import Proc
 
 CAPTURE_S = 5.0
 KINDS = ("trace", "tcpdump")
+_SESSION = requests.Session()
+_SESSION.trust_env = False  # no proxy from the environment: traces come from 127.0.0.1
 
 
 class Capture:
@@ -50,10 +53,11 @@ class Capture:
     def _trace(self, replica: str, pprof: str, seconds: int) -> None:
         out = self.folder / f"{replica}.trace"
         try:
-            with urllib.request.urlopen(f"{pprof}/trace?seconds={seconds}", timeout=seconds + 10) as r:
-                out.write_bytes(r.read())
+            r = _SESSION.get(f"{pprof}/trace?seconds={seconds}", timeout=seconds + 10)
+            r.raise_for_status()
+            out.write_bytes(r.content)
             self.journal.write("capture trace", replica=replica, file=str(out), seconds=seconds)
-        except OSError as e:
+        except (requests.RequestException, OSError) as e:
             self.journal.write("capture trace", "error", replica=replica, error=str(e))
 
     def _start_tcpdump(self, seconds: int) -> None:

@@ -20,10 +20,10 @@ blocking call of `<-ch` is the user function doing the receive.
 from __future__ import annotations
 
 import re
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
+
+import requests
 
 from harness.errors import GatewaylabError
 
@@ -32,6 +32,8 @@ _BLOCK = re.compile(r"(\d+) @(?: 0x[0-9a-fA-F]+)*\s*$")
 _FRAME = re.compile(r"#\s+0x[0-9a-fA-F]+\s+(\S+?)(?:\+0x[0-9a-fA-F]+)?\s+(.+):(\d+)\s*$")
 _BARE_PC = re.compile(r"#\s+0x[0-9a-fA-F]+\s*$")  # a PC the binary could not symbolize
 _MAX_BYTES = 256 << 20
+_SESSION = requests.Session()
+_SESSION.trust_env = False  # no proxy from the environment: dumps come from 127.0.0.1
 _FRAMES_SHOWN = 8
 _HINT = "fetch it with /debug/pprof/goroutine?debug=1"
 
@@ -189,31 +191,13 @@ def fetch(url: str, timeout_s: float = 5.0) -> str:
     full = complete_url(url)
     if urllib.parse.urlsplit(full).scheme not in ("http", "https"):
         raise DumpError(f"{url} is not an http(s) URL; give the admin address, e.g. http://127.0.0.1:9081.")
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with opener.open(full, timeout=timeout_s) as r:
-            body = r.read(_MAX_BYTES + 1)
-    except urllib.error.HTTPError as e:
-        raise DumpError(f"{full} answered HTTP {e.code}; is this the admin port serving /debug/pprof/?") from None
-    except (urllib.error.URLError, OSError, ValueError) as e:
-        reason = getattr(e, "reason", e)
-        raise DumpError(f"could not fetch {full} within {timeout_s:g} s: {reason}.") from None
+        with _SESSION.get(full, timeout=timeout_s, stream=True) as r:
+            if r.status_code != 200:
+                raise DumpError(f"{full} answered HTTP {r.status_code}; is this the admin port serving /debug/pprof/?")
+            body = r.raw.read(_MAX_BYTES + 1, decode_content=True)
+    except (requests.RequestException, OSError, ValueError) as e:
+        raise DumpError(f"could not fetch {full} within {timeout_s:g} s: {e}.") from None
     if len(body) > _MAX_BYTES:
         raise DumpError(f"{full} sent more than {_MAX_BYTES >> 20} MB; that is not a goroutine dump.")
     return body.decode("utf-8", errors="replace")
-
-
-def format_table(growths: list[StackGrowth], limit: int = 10) -> str:
-    rows = [("GROWTH", "BEFORE", "AFTER", "BLOCKING CALL", "OWN FRAME")]
-    for g in growths[:limit]:
-        rows.append((f"+{g.growth}", str(g.before), str(g.after), _cut(g.blocking_call, 70), g.own_frame or "-"))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  ".join([r[0].rjust(widths[0]), r[1].rjust(widths[1]), r[2].rjust(widths[2]),
-                        r[3].ljust(widths[3]), r[4]]).rstrip() for r in rows]
-    if len(growths) > limit:
-        lines.append(f"... and {len(growths) - limit} more stacks")
-    return "\n".join(lines)
-
-
-def _cut(s: str, n: int) -> str:
-    return s if len(s) <= n else "..." + s[-(n - 3):]
