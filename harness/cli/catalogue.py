@@ -11,6 +11,9 @@ import json
 import os
 from pathlib import Path
 
+from rich.table import Table
+
+from harness.cli.terminal import table
 from harness.record.folder import stamped
 from harness.report import pages
 
@@ -83,6 +86,8 @@ def new_folder(reports: Path) -> Path:
     return stamped(reports / "catalogue")
 
 
-def text_table(all_rows: list[dict]) -> str:
-    width = max((len(f"{r['scenario']}/{r['variant']}") for r in all_rows), default=10)
-    return "\n".join(f"{r['scenario'] + '/' + r['variant']:<{width}}  {r['verdict']:<10} {r['says']}" for r in all_rows)
+def text_table(all_rows: list[dict]) -> Table:
+    t = table("scenario/variant", "verdict", "what the gateway made of it")
+    for r in all_rows:
+        t.add_row(f"{r['scenario']}/{r['variant']}", r["verdict"], r["says"])
+    return t

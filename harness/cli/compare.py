@@ -7,14 +7,17 @@ import sys
 import time
 from pathlib import Path
 
-from harness.run import runner
+from rich.table import Table
+
 from harness import scenario as scenarios
+from harness.cli import terminal
 from harness.compare import junit
 from harness.compare.builds import Build, build_ref, build_service, resolve_commit
 from harness.scenario import UserService, load_service
 from harness.errors import GatewaylabError, ScenarioError
 from harness.host.tools import ROOT
 from harness.record.folder import stamped
+from harness.run import runner
 
 
 def add_parsers(sub) -> None:
@@ -128,7 +131,7 @@ def compare(args) -> int:
     except GatewaylabError as e:
         print(f"gatewaylab: no verdict: {e}", file=sys.stderr)
         return code or e.exit_code
-    print(_text(v))
+    terminal.console().print(_text(v))
     print(f"\nComparison: {html}")
     if args.junit:
         junit.write(junit.from_verdict(s.name, f"{v['builds']['candidate']['describe']} vs {v['builds']['baseline']['describe']}", v),
@@ -138,14 +141,14 @@ def compare(args) -> int:
     return 1 if v["overall"] in ("candidate worse", "incomplete") else 0
 
 
-def _text(v: dict) -> str:
-    lines = [f"{v['scenario']}: {v['builds']['candidate']['describe']} (candidate) vs "
-             f"{v['builds']['baseline']['describe']} (baseline): {v['overall'].upper()}"]
+def _text(v: dict) -> Table:
+    t = terminal.table("metric", "difference>", "interval", "verdict",
+                       title=f"{v['scenario']}: {v['builds']['candidate']['describe']} (candidate) vs "
+                             f"{v['builds']['baseline']['describe']} (baseline): {v['overall'].upper()}")
     for r in v["metrics"]:
-        ci = "" if r["ci_low"] is None else f" [{r['ci_low']:.4g}, {r['ci_high']:.4g}]"
-        diff = "-" if r["diff"] is None else f"{r['diff']:+.4g}"
-        lines.append(f"  {r['label']:<52} {diff:>10}{ci:<24} {r['verdict']}")
-    return "\n".join(lines)
+        ci = "" if r["ci_low"] is None else f"[{r['ci_low']:.4g}, {r['ci_high']:.4g}]"
+        t.add_row(r["label"], "-" if r["diff"] is None else f"{r['diff']:+.4g}", ci, r["verdict"])
+    return t
 
 
 def regress(args) -> int:

@@ -19,6 +19,7 @@ from harness.record.capture import KINDS as CAPTURE_KINDS
 from harness.errors import GatewaylabError
 from harness.host.tools import ROOT
 from harness.record.folder import stamped
+from harness.cli import terminal
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -197,7 +198,7 @@ def _catalogue(args) -> int:
             if (run_dir / "summary.json").exists():
                 rows += catalogue.rows(json.loads((run_dir / "summary.json").read_text()), run_dir / "report.html")
     out = catalogue.write(rows, catalogue.new_folder(args.reports))
-    print(catalogue.text_table(rows))
+    terminal.console().print(catalogue.text_table(rows))
     print(f"\nCatalogue: {out}")
     return code
 
