@@ -170,3 +170,11 @@ def test_trend_ignores_a_step_up_and_down_but_follows_a_staircase():
     stairs = pd.Series([10.0 + (i // 10) * 3 for i in range(40)])  # +3 every 10 s: a leak in steps
     assert trend(t, stairs) == pytest.approx(0.3, abs=0.05)
     assert trend(t, 2 * t + 1) == pytest.approx(2.0)
+
+
+def test_an_off_centre_interval_asks_for_no_trial_count():
+    # narrow enough to fit +-1 at 3 trials, but centred near the threshold: "need N trials" would name
+    # the 3 already run (seen live); the spread is not what is missing
+    v = decide([0.0, 0.1, 0.2], [0.9, 1.0, 1.1], 1.0)
+    assert v.verdict == UNSURE and "run more trials" in v.why
+    assert v.as_dict()["trials_needed"] is None

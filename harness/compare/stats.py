@@ -206,7 +206,8 @@ def decide(base: list[float | None], cand: list[float | None], threshold: float,
             more = f"at least {need} trials a side" if need else "more trials than anyone runs (or a larger threshold)"
             why = (f"{interval} {lo:.4g}..{hi:.4g} is wider than +-{threshold:g} allows at {n} trials a side: "
                    f"the trials disagree; need {more}")
-        else:
+        else:  # narrow enough, but off centre: a difference near the threshold, not a lack of trials
+            need = None
             why = f"{interval} {lo:.4g}..{hi:.4g} reaches past +-{threshold:g}: the trials disagree; run more trials"
     return Verdict(v, _mean(a), _mean(b), diff, lo, hi, threshold, p, len(a), len(b), why, confidence, p_int, need)
 
