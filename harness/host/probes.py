@@ -10,14 +10,15 @@ from typing import Callable
 
 import requests
 
-_SESSION = requests.Session()
-_SESSION.trust_env = False  # no proxy from the environment: the load and probes go to 127.0.0.1 only
+# Every HTTP call the harness makes goes to 127.0.0.1: never through a proxy from the environment.
+SESSION = requests.Session()
+SESSION.trust_env = False
 
 
 def http_get(url: str, timeout_s: float = 1.0) -> tuple[int, bytes] | None:
     """Status and body, or None when nothing answered in time."""
     try:
-        r = _SESSION.get(url, timeout=timeout_s, allow_redirects=False)
+        r = SESSION.get(url, timeout=timeout_s, allow_redirects=False)
     except (requests.RequestException, ValueError):
         return None
     return r.status_code, r.content

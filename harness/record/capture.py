@@ -16,12 +16,11 @@ from pathlib import Path
 
 import requests
 
+from harness.host.probes import SESSION
 from harness.host.procs import Proc
 
 CAPTURE_S = 5.0
 KINDS = ("trace", "tcpdump")
-_SESSION = requests.Session()
-_SESSION.trust_env = False  # no proxy from the environment: traces come from 127.0.0.1
 
 
 class Capture:
@@ -53,7 +52,7 @@ class Capture:
     def _trace(self, replica: str, pprof: str, seconds: int) -> None:
         out = self.folder / f"{replica}.trace"
         try:
-            r = _SESSION.get(f"{pprof}/trace?seconds={seconds}", timeout=seconds + 10)
+            r = SESSION.get(f"{pprof}/trace?seconds={seconds}", timeout=seconds + 10)
             r.raise_for_status()
             out.write_bytes(r.content)
             self.journal.write("capture trace", replica=replica, file=str(out), seconds=seconds)

@@ -26,14 +26,13 @@ from dataclasses import dataclass, field
 import requests
 
 from harness.errors import GatewaylabError
+from harness.host.probes import SESSION
 
 _HEADER = re.compile(r"goroutine profile: total (\d+)\s*$")
 _BLOCK = re.compile(r"(\d+) @(?: 0x[0-9a-fA-F]+)*\s*$")
 _FRAME = re.compile(r"#\s+0x[0-9a-fA-F]+\s+(\S+?)(?:\+0x[0-9a-fA-F]+)?\s+(.+):(\d+)\s*$")
 _BARE_PC = re.compile(r"#\s+0x[0-9a-fA-F]+\s*$")  # a PC the binary could not symbolize
 _MAX_BYTES = 256 << 20
-_SESSION = requests.Session()
-_SESSION.trust_env = False  # no proxy from the environment: dumps come from 127.0.0.1
 _FRAMES_SHOWN = 8
 _HINT = "fetch it with /debug/pprof/goroutine?debug=1"
 
@@ -192,7 +191,7 @@ def fetch(url: str, timeout_s: float = 5.0) -> str:
     if urllib.parse.urlsplit(full).scheme not in ("http", "https"):
         raise DumpError(f"{url} is not an http(s) URL; give the admin address, e.g. http://127.0.0.1:9081.")
     try:
-        with _SESSION.get(full, timeout=timeout_s, stream=True) as r:
+        with SESSION.get(full, timeout=timeout_s, stream=True) as r:
             if r.status_code != 200:
                 raise DumpError(f"{full} answered HTTP {r.status_code}; is this the admin port serving /debug/pprof/?")
             body = r.raw.read(_MAX_BYTES + 1, decode_content=True)
