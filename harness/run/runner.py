@@ -12,7 +12,6 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 
 from rich.console import Console
@@ -27,7 +26,7 @@ from harness.record.folder import META, RunFolder
 from harness.record.journal import Journal
 from harness.record.capture import CAPTURE_S, Capture
 from harness.record.sampler import Sampler
-from harness.scenario import Scenario, ScenarioError
+from harness.scenario import Scenario, ScenarioError, UserService
 from harness.record.snapshots import Snapshots
 from harness.stack.local import LocalStack
 from harness.host.tools import Tools
@@ -115,7 +114,7 @@ def prepare(scenario: Scenario, variants: list[str], reports: Path) -> Path:
 
 
 def run(scenario: Scenario, variants: list[str], tools: Tools, run_dir: Path, deadline_s: float | None = None,
-        capture_kinds: tuple[str, ...] = (), service: Any = None) -> None:
+        capture_kinds: tuple[str, ...] = (), service: UserService | None = None) -> None:
     deadline_s = deadline_s or default_deadline_s(scenario, variants)
     steps = [Step(scenario, v, tools, run_dir, service=service) for v in variants]
     run_steps(steps, run_dir.parent.parent, run_dir.name, deadline_s, capture_kinds)
@@ -128,7 +127,7 @@ class Step:
     variant: str
     tools: Tools
     run_dir: Path
-    service: Any = None        # a user's service for the replicas under test
+    service: UserService | None = None  # a user's service for the replicas under test
     seed: int | None = None    # the load's random seed (pacing jitter); None: random
     binary: Path | None = None  # another refsvc build for the replicas under test (a git revision)
 
@@ -183,7 +182,7 @@ def run_steps(steps: list[Step], reports: Path, run_id: str, deadline_s: float,
 
 
 def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, journal: Journal,
-                registry: leftovers.Registry, capture_kinds: tuple[str, ...] = (), service: Any = None,
+                registry: leftovers.Registry, capture_kinds: tuple[str, ...] = (), service: UserService | None = None,
                 seed: int | None = None, binary: Path | None = None) -> None:
     folder.mkdir(parents=True)
     scenario = scenario.resolve(variant)

@@ -8,9 +8,9 @@ Toxiproxy proxy names.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
 
-from harness.scenario import Database, Gateway, Scenario
+from harness.scenario import Database, Gateway, Scenario, UserService
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ class Replica:
     client_timeout_ms: int
     params: tuple[tuple[str, str], ...] = ()
     nofile: int | None = None
-    service: Any = None  # a user's own service (compare.builds.UserService) instead of refsvc
+    service: UserService | None = None  # a user's own service instead of refsvc
     binary: str | None = None  # another refsvc build (a git revision's) instead of this tree's
 
 
@@ -47,7 +47,8 @@ class Topology:
         return next(p for p in self.proxies if p.leg == leg and p.replica == replica)
 
 
-def build(scenario: Scenario, variant: str, service: Any = None, binary: Any = None) -> Topology:
+def build(scenario: Scenario, variant: str, service: UserService | None = None,
+          binary: str | Path | None = None) -> Topology:
     """The topology of one variant; `scenario` is already resolved for it.
 
     `service`: a user's service that the replicas under test run instead of refsvc;
