@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.record import folder as names
+from harness.record import folder as rf
 from harness.record.folder import RunFolder, read_json, read_jsonl
 from harness.scenario import Scenario
 
@@ -27,16 +27,16 @@ def variants(run_dir: Path) -> list[str]:
 
 
 def meta(folder: Path) -> dict:
-    return read_json(folder / names.META, {})
+    return read_json(folder / rf.META, {})
 
 
 def stack(folder: Path) -> dict:
-    return read_json(folder / names.STACK, {"replicas": {}, "proxies": {}})
+    return read_json(folder / rf.STACK, {"replicas": {}, "proxies": {}})
 
 
 def requests(folder: Path) -> pd.DataFrame:
     """What the client saw: one row per request. end = start + latency; location: a 3xx's Location header."""
-    df = pd.DataFrame(read_jsonl(folder / names.REQUESTS),
+    df = pd.DataFrame(read_jsonl(folder / rf.REQUESTS),
                       columns=["start", "endpoint", "method", "status", "ms", "rid", "error", "location"])
     df["status"] = df["status"].fillna(0).astype(int)
     df["ms"] = df["ms"].astype(float)
@@ -45,19 +45,19 @@ def requests(folder: Path) -> pd.DataFrame:
 
 
 def samples(folder: Path) -> pd.DataFrame:
-    df = pd.DataFrame(read_jsonl(folder / names.SAMPLES))
+    df = pd.DataFrame(read_jsonl(folder / rf.SAMPLES))
     if df.empty:
         return pd.DataFrame(columns=["t", "replica"])
     return df
 
 
 def toxics(folder: Path) -> pd.DataFrame:
-    return pd.DataFrame(read_jsonl(folder / names.TOXICS), columns=["t", "offset_s", "action", "toxic", "proxy", "type", "ok", "error"])
+    return pd.DataFrame(read_jsonl(folder / rf.TOXICS), columns=["t", "offset_s", "action", "toxic", "proxy", "type", "ok", "error"])
 
 
 def access(folder: Path) -> pd.DataFrame:
     """nginx's view: one row per client request, $upstream_* still as lists."""
-    rows = read_jsonl(folder / names.ACCESS_LOG)
+    rows = read_jsonl(folder / rf.ACCESS_LOG)
     df = pd.DataFrame(rows, columns=["msec", "rid", "method", "uri", "status", "request_time", "upstream_addr",
                                      "upstream_status", "upstream_response_time", "upstream_connect_time",
                                      "upstream_header_time", "upstream_location", "location"])
@@ -84,7 +84,7 @@ _KINDS = (
 
 def error_log(folder: Path) -> pd.DataFrame:
     """nginx error log lines -> t (UTC epoch, 1 s resolution), level, kind, upstream addr."""
-    path = folder / names.ERROR_LOG
+    path = folder / rf.ERROR_LOG
     rows = []
     text = path.read_text(errors="replace") if path.exists() else ""
     for line in text.splitlines():
@@ -107,7 +107,7 @@ def accept_errors(folder: Path, replica: str) -> pd.DataFrame:
 
     The server logs them with Go's log package, in UTC (replicas run with TZ=UTC).
     """
-    path = folder / names.LOGS / f"replica-{replica}.log"
+    path = folder / rf.LOGS / f"replica-{replica}.log"
     rows = []
     for line in (path.read_text(errors="replace").splitlines() if path.exists() else []):
         m = _ACCEPT.match(line)

@@ -20,6 +20,7 @@ from harness.analysis.figures import checked
 from harness.analysis.gateway import bypass, crosscheck
 from harness.analysis.replica import longest_gap, replica
 from harness.scenario import Scenario
+from harness.record import folder as rf
 
 __all__ = ["VariantData", "load_variant", "variant_summary", "summarize", "per_second"]
 
@@ -47,7 +48,7 @@ class VariantData:
 
 def load_variant(run_dir: Path, variant: str, scenario: Scenario) -> VariantData:
     scenario = scenario.resolve(variant) if variant in scenario.variants else scenario
-    folder = run_dir / "variants" / variant
+    folder = run_dir / rf.VARIANTS / variant
     stack = records.stack(folder)
     amap = gateway.addr_map(stack)
     access = records.access(folder)
@@ -102,17 +103,17 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
             "ejection_episodes": len(data.episodes),
             "rewritten_redirects": rewritten_redirects(reqs),
             "error_log": {k: int(v) for k, v in data.errors["kind"].value_counts().items()},
-            "error_log_read": (data.folder / "nginx" / "error.log").exists(),
+            "error_log_read": (data.folder / rf.ERROR_LOG).exists(),
         },
         "bypass": bypass(data.requests, att, slow_ms),
         "crosscheck": crosscheck(data.requests, reqs),
         "deaths": data.meta.get("deaths", {}),
-        "captures": [{"file": str(f), "open": cmd} for f, cmd in capture.files(data.folder / "capture")],
+        "captures": [{"file": str(f), "open": cmd} for f, cmd in capture.files(data.folder / rf.CAPTURE)],
         "toxic_errors": int((data.toxics["ok"] == False).sum()) if len(data.toxics) else 0,  # noqa: E712
         "sampling": {"longest_gap_s": longest_gap(data.samples, t0, t_end)},
     }
     for r, fig in summary["replicas"].items():
-        stacks = stacks_mod.growth(data.folder / "goroutines", r)
+        stacks = stacks_mod.growth(data.folder / rf.GOROUTINES, r)
         fig["stacks"] = stacks
         fig["stacks_grown"] = stacks["stacks_grown"] if stacks and "stacks_grown" in stacks else None
         top, when = None, None
@@ -130,7 +131,7 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
         fig["first_accept_error_s"] = round(float(acc["t"].min() - t0), 1) if len(acc) else None
         fig["accept_error"] = acc["error"].iloc[0] if len(acc) else None
         fig["deaths"] = sum(1 for d in data.meta.get("deaths", []) if d.get("process") == f"replica-{r}")
-        fig.update(leaks.runtime_profile(data.folder / "goroutines", r))
+        fig.update(leaks.runtime_profile(data.folder / rf.GOROUTINES, r))
         fig["has_pprof"] = bool(stack_info.get("replicas", {}).get(r, {}).get("pprof"))
         fig["has_leakwatch"] = fig.get("leakwatch_flags") is not None
         fig["leak_signals"] = leaks.signals(scenario.leak_checks, fig)
@@ -145,7 +146,7 @@ def summarize(run_dir: Path) -> tuple[dict, dict[str, VariantData]]:
     names = records.variants(run_dir)
     data = {v: load_variant(run_dir, v, scenario) for v in names}
     per_variant = {v: variant_summary(d, scenario) for v, d in data.items()}
-    journal = read_journal(run_dir / "journal.jsonl")
+    journal = read_journal(run_dir / rf.JOURNAL)
     finished = any(j["step"] == "run finished" for j in journal)
     stopped = next((j for j in journal if j["step"] == "run stopped"), None)
     planned = records.planned(run_dir)

@@ -20,6 +20,7 @@ from harness.errors import GatewaylabError
 from harness.host.tools import ROOT
 from harness.record.folder import stamped
 from harness.cli import terminal
+from harness.record import folder as rf
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -195,8 +196,8 @@ def _catalogue(args) -> int:
             if one == 130:
                 return 130
             code = max(code, one)
-            if (run_dir / "summary.json").exists():
-                rows += catalogue.rows(json.loads((run_dir / "summary.json").read_text()), run_dir / "report.html")
+            if (run_dir / rf.SUMMARY).exists():
+                rows += catalogue.rows(json.loads((run_dir / rf.SUMMARY).read_text()), run_dir / rf.REPORT)
     out = catalogue.write(rows, catalogue.new_folder(args.reports))
     terminal.console().print(catalogue.text_table(rows))
     print(f"\nCatalogue: {out}")

@@ -5,7 +5,7 @@
       scenario.yaml     the scenario as resolved when the run started
       journal.jsonl     every step with its time and outcome
       variants/<v>/     meta.json, stack.json, requests.jsonl, samples.jsonl, toxics.jsonl,
-                        goroutines/, nginx/ (access.log, error.log), logs/, locust/
+                        goroutines/, nginx/ (access.log, error.log), logs/, locust/ (load.json), capture/
       summary.json, summary.md, report.html   (rebuilt from the rest at any time)
 
 Records are plain files written as they happen, so a run cut short (Ctrl-C,
@@ -48,6 +48,7 @@ ACCESS_LOG = "nginx/access.log"
 ERROR_LOG = "nginx/error.log"
 LOGS = "logs"
 LOCUST = "locust"
+CAPTURE = "capture"
 
 
 def stamped(parent: Path, name: str = "") -> Path:

@@ -14,7 +14,7 @@ from harness.analysis.summary import summarize
 from harness.errors import RunError
 from harness.report import pages
 from harness.report.plots import timeline
-from harness.record.folder import SUMMARY
+from harness.record import folder as rf
 
 
 def write(run_dir: Path) -> tuple[dict, Path]:
@@ -22,13 +22,13 @@ def write(run_dir: Path) -> tuple[dict, Path]:
     if not run_dir.is_dir():
         raise RunError(f"{run_dir} does not exist. Pass a run folder, e.g. one under reports/runs/.")
     summary, data = summarize(run_dir)
-    (run_dir / SUMMARY).write_text(json.dumps(summary, indent=2, default=str))
+    (run_dir / rf.SUMMARY).write_text(json.dumps(summary, indent=2, default=str))
     scenario = records.scenario(run_dir)
     phases = [(p.name, p.start_s, p.duration_s) for p in scenario.phases]
     png = timeline(list(data.values()), phases, scenario.analysis.slow_ms) if data else b""
-    out = run_dir / "report.html"
+    out = run_dir / rf.REPORT
     out.write_text(render_html(summary, scenario.description, png))
-    (run_dir / "summary.md").write_text(markdown(summary))
+    (run_dir / rf.SUMMARY_MD).write_text(markdown(summary))
     return summary, out
 
 

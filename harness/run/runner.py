@@ -22,7 +22,7 @@ from harness.drive import faults
 from harness.stack import leftovers
 from harness.drive import load
 from harness.errors import ComponentDied, RunDeadline, StackError
-from harness.record.folder import META, RunFolder
+from harness.record.folder import RunFolder
 from harness.record.journal import Journal
 from harness.record.capture import CAPTURE_S, Capture
 from harness.record.sampler import Sampler
@@ -31,6 +31,7 @@ from harness.record.snapshots import Snapshots
 from harness.stack.local import LocalStack
 from harness.host.tools import Tools
 from harness.stack.topology import build
+from harness.record import folder as rf
 
 FIRST_REQUEST_TIMEOUT_S = 30.0
 # Locust's own timer plus its stop timeout, then we stop it ourselves.
@@ -145,7 +146,7 @@ def run_steps(steps: list[Step], reports: Path, run_id: str, deadline_s: float,
                           "Pass a longer --deadline if the scenario really needs more time.")
 
     folders = list(dict.fromkeys(s.run_dir for s in steps))
-    journals = {d: Journal(d / "journal.jsonl") for d in folders}
+    journals = {d: Journal(d / rf.JOURNAL) for d in folders}
     for line in leftovers.sweep(reports):
         for j in journals.values():
             j.write("leftover of an earlier run", detail=line)
@@ -161,7 +162,7 @@ def run_steps(steps: list[Step], reports: Path, run_id: str, deadline_s: float,
         for step in steps:
             journal = journals[step.run_dir]
             journal.variant = step.variant
-            run_variant(step.scenario, step.variant, step.tools, step.run_dir / "variants" / step.variant, journal,
+            run_variant(step.scenario, step.variant, step.tools, step.run_dir / rf.VARIANTS / step.variant, journal,
                         registry, capture_kinds, service=step.service, seed=step.seed, binary=step.binary)
             journal.variant = None
         for j in journals.values():
@@ -191,15 +192,15 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
     with LocalStack(topology, tools, folder, journal, registry) as stack:
         replicas = stack.addresses["replicas"]
         sampler = Sampler({n: r["metrics"] for n, r in replicas.items()}, scenario.sampling.interval_s,
-                          folder / "samples.jsonl")
+                          folder / rf.SAMPLES)
         sampler.start()
-        snaps = Snapshots({n: r["pprof"] for n, r in replicas.items() if r.get("pprof")}, folder / "goroutines", journal)
+        snaps = Snapshots({n: r["pprof"] for n, r in replicas.items() if r.get("pprof")}, folder / rf.GOROUTINES, journal)
         snaps.start()
         snaps.take("baseline")
         inject = scenario.inject_phase()
-        capture = Capture(capture_kinds or (), stack, folder / "capture", journal)
-        injector = faults.Injector(stack, faults.schedule(scenario, topology), folder / "toxics.jsonl")
-        tail = RequestTail(folder / "requests.jsonl")
+        capture = Capture(capture_kinds or (), stack, folder / rf.CAPTURE, journal)
+        injector = faults.Injector(stack, faults.schedule(scenario, topology), folder / rf.TOXICS)
+        tail = RequestTail(folder / rf.REQUESTS)
         meta: dict = {"variant": variant, "seed": seed,
                       "replicas": {r.name: f"service {r.service.name}" if r.service else r.variant for r in topology.replicas}}
         deaths: list[dict] = []
@@ -210,7 +211,7 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
             with journal.step("start load", users=scenario.load.users, rate=scenario.load.rate,
                               duration_s=scenario.load.duration_s):
                 locust = load.start(scenario.load, scenario.gateway, len(topology.replicas),
-                                    stack.addresses["gateway"], folder / "locust", seed=seed)
+                                    stack.addresses["gateway"], folder / rf.LOCUST, seed=seed)
                 registry.add("locust", locust.pid)
                 t0 = _first_request(tail, locust)
             meta["t0"] = t0
@@ -271,7 +272,7 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
                 injector.clear(time.time() - meta.get("t0", time.time()))
             sampler.stop()
             meta.setdefault("t_end", time.time())
-            (folder / META).write_text(json.dumps(meta, indent=2))
+            (folder / rf.META).write_text(json.dumps(meta, indent=2))
 
 
 def _first_request(tail: RequestTail, locust) -> float:

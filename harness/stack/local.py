@@ -25,6 +25,7 @@ from harness.host.probes import accepts, answers, binary_digest
 from harness.host.procs import Proc, free_port, wait_until
 from harness.host.tools import Tools
 from harness.stack.topology import Topology
+from harness.record import folder as rf
 
 READY_TIMEOUT_S = 15.0
 PORT_TRIES = 3
@@ -78,7 +79,7 @@ class LocalStack:
                 signal.signal(sig, handler)
 
     def start(self) -> None:
-        logs = self.folder / "logs"
+        logs = self.folder / rf.LOGS
         with self.journal.step("start toxiproxy"):
             port = self._spawn("toxiproxy", lambda p: [str(self.tools.toxiproxy), "-host", "127.0.0.1", "-port", str(p)],
                                lambda p: answers(f"http://127.0.0.1:{p}/version"), logs)
@@ -130,7 +131,7 @@ class LocalStack:
             for r in self.topology.replicas
         ]
         with self.journal.step("start nginx"):
-            prefix = self.folder / "nginx"
+            prefix = self.folder / rf.NGINX
             prefix.mkdir(parents=True, exist_ok=True)
 
             def argv(p: int) -> list[str]:
@@ -141,7 +142,7 @@ class LocalStack:
                                env={"TZ": "UTC"})  # error-log times in UTC, like every other record
             self.addresses["gateway"] = f"127.0.0.1:{port}"
         self.addresses["pids"] = {name: p.pid for name, p in self.procs.items()}
-        (self.folder / "stack.json").write_text(json.dumps(self.addresses, indent=2))
+        (self.folder / rf.STACK).write_text(json.dumps(self.addresses, indent=2))
 
     def _start_service(self, r, dep: str, dep_tcp: str, logs: Path) -> None:
         """A user's own service as replica r: the contract of compare.builds.UserService."""
