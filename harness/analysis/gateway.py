@@ -114,7 +114,10 @@ def bypass(req: pd.DataFrame, att: pd.DataFrame, slow_ms: float) -> dict:
     server left to try; bypassed: it reached a replica and nothing was counted.
     """
     bad = req[(req["status"] >= 500) | (req["status"] == 0) | (req["ms"] >= slow_ms)]
-    by_rid = att.groupby("rid").agg(counted=("counted", "any"), no_live=("kind", lambda k: (k == "no_live_upstreams").all()))
+    # vectorised: a Python function per request took 25 s on a 20-minute run
+    by_rid = (att.assign(live=att["kind"] != "no_live_upstreams").groupby("rid")
+              .agg(counted=("counted", "any"), some_live=("live", "any")))
+    by_rid["no_live"] = ~by_rid.pop("some_live").astype(bool)
     joined = bad.join(by_rid, on="rid")
     noticed = int(joined["counted"].fillna(False).astype(bool).sum())
     no_live = int((~joined["counted"].fillna(False).astype(bool) & joined["no_live"].fillna(False).astype(bool)).sum())
