@@ -84,3 +84,17 @@ def test_explain_shows_the_story_and_the_code_difference():
     assert "Code: buggy -> fixed" in out.stdout
     assert "+\t\tdefer resp.Body.Close()" in out.stdout
     assert "expects replicas.a.ejection_episodes >= 2" in out.stdout
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(monkeypatch, capsys):
+    # `gatewaylab list | head -1`: the pipe's reader is gone before the first line is written
+    import os
+
+    from harness.cli.main import main
+
+    r, w = os.pipe()
+    os.close(r)
+    with capsys.disabled(), open(w, "w", buffering=1) as gone:
+        monkeypatch.setattr(sys, "stdout", gone)
+        assert main(["list"]) == 1
+        monkeypatch.undo()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -110,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     except GatewaylabError as e:
         print(f"gatewaylab: {e}", file=sys.stderr)
         return e.exit_code
+    except BrokenPipeError:
+        # the reader left (`gatewaylab list | head`): say nothing more; Python's recipe, exit 1
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _list() -> int:
