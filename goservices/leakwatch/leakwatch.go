@@ -205,6 +205,7 @@ func (w *Watcher) Sample() {
 				untraced[key] = funcs
 				continue
 			}
+			st.traced = true // an idle connection: never named, and not symbolized again each sample
 		}
 		if st.own == "" && !w.opts.AllStacks {
 			continue

@@ -21,6 +21,7 @@ from harness.analysis.gateway import bypass, crosscheck
 from harness.analysis.replica import longest_gap, replica
 from harness.scenario import Scenario
 from harness.record import folder as rf
+from harness.record.folder import RunFolder
 
 __all__ = ["VariantData", "load_variant", "variant_summary", "summarize", "per_second"]
 
@@ -48,7 +49,7 @@ class VariantData:
 
 def load_variant(run_dir: Path, variant: str, scenario: Scenario) -> VariantData:
     scenario = scenario.resolve(variant) if variant in scenario.variants else scenario
-    folder = run_dir / rf.VARIANTS / variant
+    folder = RunFolder(run_dir).variant(variant)
     stack = records.stack(folder)
     amap = gateway.addr_map(stack)
     access = records.access(folder)

@@ -120,10 +120,6 @@ class RunFolder:
     def __truediv__(self, name: str) -> Path:
         return self.path / name
 
-    @property
-    def name(self) -> str:
-        return self.path.name
-
     def exists(self) -> bool:
         return (self.path / SCENARIO).exists()
 
@@ -164,6 +160,3 @@ class RunFolder:
     def finished(self, variant: str) -> bool:
         """The variant's run got to its end (meta.json is written last)."""
         return (self.variant(variant) / META).exists()
-
-    def journal(self) -> list[dict]:
-        return read_jsonl(self.path / JOURNAL)

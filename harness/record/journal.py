@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from harness.record.folder import read_jsonl
+
 
 class Journal:
     def __init__(self, path: Path):
@@ -38,5 +40,4 @@ class Journal:
 
 def read(path: Path) -> list[dict]:
     """Every entry; a last line cut short (the run was killed mid-write) is left out."""
-    from harness.record.folder import read_jsonl  # folder.py reads the scenario model; the journal needs none of it
     return read_jsonl(path)

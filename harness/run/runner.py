@@ -162,7 +162,7 @@ def run_steps(steps: list[Step], reports: Path, run_id: str, deadline_s: float,
         for step in steps:
             journal = journals[step.run_dir]
             journal.variant = step.variant
-            run_variant(step.scenario, step.variant, step.tools, step.run_dir / rf.VARIANTS / step.variant, journal,
+            run_variant(step.scenario, step.variant, step.tools, RunFolder(step.run_dir).variant(step.variant), journal,
                         registry, capture_kinds, service=step.service, seed=step.seed, binary=step.binary)
             journal.variant = None
         for j in journals.values():
