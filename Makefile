@@ -20,7 +20,7 @@ BASELINE_REF ?=
 JUNIT ?= reports/regress/junit.xml
 REPO ?=
 
-.PHONY: setup scenario catalogue calibrate regress test test-go test-py bench nginx postgres list clean
+.PHONY: setup scenario catalogue calibrate regress test test-go test-py bench nginx postgres docker list clean
 
 setup: $(VENV)/.installed bin/refsvc $(TOXIPROXY) nginx postgres
 
@@ -51,14 +51,21 @@ nginx:
 postgres:
 	@scripts/ensure-postgres
 
-scenario: setup
-	$(BIN)/gatewaylab run $(NAME) $(if $(VARIANTS),--variant $(VARIANTS))
+# The Docker engine (Debian's docker.io) for the docker backend: installed and started when missing (as root).
+docker:
+	@scripts/ensure-docker
 
-catalogue: setup
+BACKEND ?=
+scenario: setup
+	@if [ "$(BACKEND)" = docker ] || { [ -z "$(BACKEND)" ] && grep -qs '^backend: docker' scenarios/$(NAME).yaml; }; then scripts/ensure-docker; fi
+	$(BIN)/gatewaylab run $(NAME) $(if $(VARIANTS),--variant $(VARIANTS)) $(if $(BACKEND),--backend $(BACKEND))
+
+catalogue: setup docker
 	$(BIN)/gatewaylab catalogue $(if $(filter all,$(VARIANTS)),--all-variants)
 
 # Each variant RUNS times; per expectation the measured range, passes and margin (SAVE=1: scenarios/calibration/NAME.json).
 calibrate: setup
+	@if grep -qs "^backend: docker" scenarios/$(NAME).yaml; then scripts/ensure-docker; fi
 	$(BIN)/gatewaylab calibrate $(NAME) --runs $(RUNS) $(if $(VARIANTS),--variant $(VARIANTS)) $(if $(SAVE),--save)
 
 # The pre-release suite: exit 0 all good, 1 a regression or a lost reproduction, 2 bad input or a broken build.
@@ -70,7 +77,7 @@ regress: setup
 list: $(VENV)/.installed
 	$(BIN)/gatewaylab list
 
-test: setup test-go test-py
+test: setup docker test-go test-py
 
 test-go:
 	cd goservices && $(GO) test -count=1 ./...

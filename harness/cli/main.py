@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--reports", type=Path, default=ROOT / "reports", help="where run folders go (default: reports/)")
     run.add_argument("--service", type=Path, metavar="FILE",
                      help="run your own service on the replicas under test (a service file, see README)")
+    run.add_argument("--backend", choices=("local", "docker"),
+                     help="where the stack runs: local processes, or containers of the local Docker engine "
+                          "(default: the scenario's `backend`, else local)")
     run.add_argument("--deadline", type=float, metavar="SECONDS",
                      help="stop the whole run after this long (default: each variant's load + 80 s)")
     rep = sub.add_parser("report", help="rebuild the report of a run or comparison folder, running nothing")
@@ -128,7 +131,7 @@ def _list() -> int:
 
 
 def _run(args) -> int:
-    scenario = scenarios.load(args.name)
+    scenario = scenarios.on_backend(scenarios.load(args.name), args.backend)
     wanted = [v.strip() for item in (args.variant or []) for v in item.split(",") if v.strip()]
     variants = scenarios.pick_variants(scenario, wanted or None)
     if args.deadline is not None and not 0 < args.deadline <= 86400:
@@ -154,6 +157,9 @@ def _run_one(scenario, variants: list[str], reports: Path, deadline: float | Non
     if scenario.database is not None:
         from harness.stack import postgres
         postgres.check()  # a missing PostgreSQL stops the run before anything starts
+    if scenario.backend == "docker":
+        from harness.stack.containers import engine
+        engine.connect()  # no engine: exit 2 with how to get one, before anything starts
     print(f"gatewaylab: {scenario.name} - {scenario.title}; variants: {', '.join(variants)}", file=sys.stderr)
     if scenario.pattern == "own-service" and service is None:
         raise scenarios.ScenarioError(f"Scenario {scenario.name!r} runs your own service: name it with --service FILE.")

@@ -5,7 +5,8 @@
       scenario.yaml     the scenario as resolved when the run started
       journal.jsonl     every step with its time and outcome
       variants/<v>/     meta.json, stack.json, requests.jsonl, samples.jsonl, toxics.jsonl,
-                        goroutines/, nginx/ (access.log, error.log), logs/, locust/ (load.json), capture/
+                        goroutines/, nginx/ (access.log, error.log), logs/, locust/ (load.json), capture/,
+                        containers.jsonl, cgroups.jsonl (the container backend)
       summary.json, summary.md, report.html   (rebuilt from the rest at any time)
 
 Records are plain files written as they happen, so a run cut short (Ctrl-C,
@@ -49,6 +50,9 @@ ERROR_LOG = "nginx/error.log"
 LOGS = "logs"
 LOCUST = "locust"
 CAPTURE = "capture"
+# the container backend only: engine and kubelet events, and each container's cgroup counters
+CONTAINERS = "containers.jsonl"
+CGROUPS = "cgroups.jsonl"
 
 
 def stamped(parent: Path, name: str = "") -> Path:

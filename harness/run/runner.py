@@ -28,7 +28,7 @@ from harness.record.capture import CAPTURE_S, Capture
 from harness.record.sampler import Sampler
 from harness.scenario import Scenario, ScenarioError, UserService
 from harness.record.snapshots import Snapshots
-from harness.stack.local import LocalStack
+from harness.stack.backends import open_stack
 from harness.host.tools import Tools
 from harness.stack.topology import build
 from harness.record import folder as rf
@@ -189,19 +189,28 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
     scenario = scenario.resolve(variant)
     topology = build(scenario, variant, service, binary)
     progress = Progress()
-    with LocalStack(topology, tools, folder, journal, registry) as stack:
+    with open_stack(scenario, topology, tools, folder, journal, registry) as stack:
         replicas = stack.addresses["replicas"]
         sampler = Sampler({n: r["metrics"] for n, r in replicas.items()}, scenario.sampling.interval_s,
                           folder / rf.SAMPLES)
         sampler.start()
+        stack.watch(scenario.sampling.interval_s)
         snaps = Snapshots({n: r["pprof"] for n, r in replicas.items() if r.get("pprof")}, folder / rf.GOROUTINES, journal)
+
+        def moved(replica: str, info: dict) -> None:  # a rolling restart replaced the replica's container
+            sampler.targets[replica] = info["metrics"]
+            if info.get("pprof"):
+                snaps.pprofs[replica] = info["pprof"]
+        getattr(stack, "on_move", []).append(moved)
+        rollout = scenario.containers.rollout
+        rollout_at = scenario.phase(rollout.phase).start_s if rollout is not None else None
         snaps.start()
         snaps.take("baseline")
         inject = scenario.inject_phase()
         capture = Capture(capture_kinds or (), stack, folder / rf.CAPTURE, journal)
         injector = faults.Injector(stack, faults.schedule(scenario, topology), folder / rf.TOXICS)
         tail = RequestTail(folder / rf.REQUESTS)
-        meta: dict = {"variant": variant, "seed": seed,
+        meta: dict = {"variant": variant, "seed": seed, "backend": scenario.backend,
                       "replicas": {r.name: f"service {r.service.name}" if r.service else r.variant for r in topology.replicas}}
         deaths: list[dict] = []
         meta["deaths"] = deaths
@@ -230,6 +239,10 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
                     snaps.take("inject-start")
                     capture.start(min(inject.duration_s, CAPTURE_S))
                 capture.poll()
+                if rollout_at is not None and elapsed >= rollout_at:
+                    rollout_at = None
+                    journal.write("rolling restart", phase=rollout.phase, elapsed_s=round(elapsed, 1))
+                    stack.begin_rollout()
                 _show(progress, scenario, variant, elapsed, tail, sampler)
                 if elapsed > deadline:
                     journal.write("load overran its duration; stopping Locust", "error", elapsed_s=round(elapsed, 1))

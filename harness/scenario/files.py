@@ -42,6 +42,17 @@ def parse(text: str, source: str) -> Scenario:
         raise ScenarioError(f"{source}: this is not valid YAML ({e}). Fix the syntax and try again.") from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}: a scenario must be a YAML mapping of fields (name, pattern, replicas, ...).")
+    return _validated(data, source)
+
+
+def on_backend(scenario: Scenario, backend: str | None) -> Scenario:
+    """The scenario on another backend (--backend), validated again: limits and probes need docker."""
+    if backend is None or backend == scenario.backend:
+        return scenario
+    return _validated({**scenario.model_dump(mode="json"), "backend": backend}, f"{scenario.name} with --backend {backend}")
+
+
+def _validated(data: dict, source: str) -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as e:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
+from harness.scenario.containers import Containers
 from harness.scenario.judging import Compare, Expectation, LeakChecks, Regress
 from harness.scenario.parts import (
     Analysis, Database, Gateway, Load, Name, ParamKey, ParamValue, Phase, Replica, Sampling, Service, Strict, Toxic,
@@ -29,6 +30,7 @@ class Variant(Strict):
     service: dict[str, Any] = {}
     gateway: dict[str, Any] = {}
     load: dict[str, Any] = {}
+    containers: dict[str, Any] = {}  # merged one level deep: limits, liveness, readiness, restart, rollout
     toxics: list[Toxic] | None = None
     expect: list[Expectation] = []
     # none: the default leak checks must hold; expected: at least one of them must fire
@@ -38,7 +40,7 @@ class Variant(Strict):
     leak: Literal["none", "expected", "pile-up", "ignore"] = "none"
 
     def overrides(self) -> bool:
-        return bool(self.params or self.service or self.gateway or self.load or self.toxics is not None)
+        return bool(self.params or self.service or self.gateway or self.load or self.containers or self.toxics is not None)
 
 
 class Scenario(Strict):
@@ -62,6 +64,11 @@ class Scenario(Strict):
     # stop the run, go on without it, or restart a replica (anything else stops).
     # Every death is recorded with its exit status and log tail.
     on_component_death: Literal["stop", "continue", "restart"] = "stop"
+    # Where the stack runs: processes on this machine, or containers of the local Docker
+    # engine (host network, 127.0.0.1 only) with `containers`' limits, probes and restarts.
+    # Under docker, replicas follow containers.restart, not on_component_death.
+    backend: Literal["local", "docker"] = "local"
+    containers: Containers = Containers()
     compare: Compare = Compare()
     regress: Regress = Regress()
     leak_checks: LeakChecks = LeakChecks()
@@ -91,6 +98,7 @@ class Scenario(Strict):
             if r.variant is not None and r.variant not in known:
                 raise ValueError(f"replica {r.name!r} pins variant {r.variant!r}; known: {list(known)}")
         self._check_phases()
+        self._check_containers()
         if self.pattern in DATABASE_PATTERNS and self.database is None:
             raise ValueError(f"pattern {self.pattern!r} queries a database: add `database: {{kind: postgres}}`")
         if self.database is not None and self.pattern not in DATABASE_PATTERNS and self.pattern != "own-service":
@@ -141,6 +149,16 @@ class Scenario(Strict):
         if len({p.name for p in self.phases}) != len(self.phases):
             raise ValueError("phase names must be unique")
 
+    def _check_containers(self) -> None:
+        """A variant's overrides are checked when resolve() validates the merged scenario."""
+        needs = self.containers.needs_docker()
+        if needs and self.backend != "docker":
+            raise ValueError(f"containers sets {', '.join(needs)}, which only the docker backend can honour: "
+                             "set `backend: docker` (or pass --backend docker)")
+        rollout = self.containers.rollout
+        if rollout is not None and rollout.phase not in {p.name for p in self.phases}:
+            raise ValueError(f"containers.rollout names phase {rollout.phase!r}; phases are {sorted(p.name for p in self.phases)}")
+
     def replica_variants(self, variant: str) -> dict[str, str]:
         """Which build each replica runs when `variant` is under test."""
         build = self.variants[variant].build or variant if variant in self.variants else variant
@@ -155,11 +173,14 @@ class Scenario(Strict):
         data["service"].update(v.service)
         data["gateway"].update(v.gateway)
         data["load"].update(v.load)
+        for key, value in v.containers.items():
+            merge = isinstance(value, dict) and isinstance(data["containers"].get(key), dict)
+            data["containers"][key] = {**data["containers"][key], **value} if merge else value
         if v.toxics is not None:
             data["toxics"] = [t.model_dump(mode="json") for t in v.toxics]
         data["service"]["params"] = {**data["service"]["params"], **v.params}
         plain = v.model_dump(mode="json")
-        plain.update(params={}, service={}, gateway={}, load={}, toxics=None)  # applied: the resolved model holds them
+        plain.update(params={}, service={}, gateway={}, load={}, containers={}, toxics=None)  # applied: the resolved model holds them
         data["variants"] = {variant: plain}
         data["default_variants"] = [variant]
         data["regress"] = {}  # names variants the resolved scenario no longer has

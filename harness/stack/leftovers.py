@@ -57,6 +57,12 @@ class Registry:
             self.data["folders"].remove(str(path))
             self._save()
 
+    def add_containers(self, label: str) -> None:
+        """This run starts containers labelled gatewaylab.run=<label>: a later run removes any it left."""
+        if label not in self.data.setdefault("containers", []):
+            self.data["containers"].append(label)
+            self._save()
+
     def close(self) -> None:
         self.path.unlink(missing_ok=True)
 
@@ -89,6 +95,9 @@ def sweep(reports: Path) -> list[str]:
                     done.append(f"stopped {entry['name']} (pid {entry['pid']}) left by run {data.get('run')}")
                 except (ProcessLookupError, PermissionError):
                     pass
+        for label in data.get("containers", []):
+            from harness.stack.containers.engine import sweep_run  # the docker SDK only when a run used it
+            done += [f"removed container {c} left by run {data.get('run')}" for c in sweep_run(label)]
         for folder in data.get("folders", []):
             if postgres.removable(folder) and Path(folder).is_dir():
                 shutil.rmtree(folder, ignore_errors=True)

@@ -59,6 +59,8 @@ class LocalStack:
         self.addresses: dict = {"replicas": {}, "proxies": {}}
         self.toxiproxy: Toxiproxy | None = None
         self.cluster: postgres.Cluster | None = None
+        self.members: dict[str, str] = {}
+        self.gateway_port = 0
 
     # -- lifecycle -----------------------------------------------------------
     def __enter__(self) -> "LocalStack":
@@ -130,11 +132,13 @@ class LocalStack:
             self._proxy(self.topology.proxy("gateway", r.name).name, self.addresses["replicas"][r.name]["http"], r.name, "gateway")
             for r in self.topology.replicas
         ]
+        self.members = {r.name: m for r, m in zip(self.topology.replicas, members)}  # replica -> its member address
         with self.journal.step("start nginx"):
             prefix = self.folder / rf.NGINX
             prefix.mkdir(parents=True, exist_ok=True)
 
             def argv(p: int) -> list[str]:
+                self.gateway_port = p
                 conf = nginx.write(self.topology.gateway, p, members, prefix)
                 return [str(self.tools.nginx), "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
 
@@ -286,3 +290,6 @@ class LocalStack:
 
     def dead(self) -> list[Proc]:
         return [p for p in self.procs.values() if not p.alive()]
+
+    def watch(self, interval_s: float) -> None:
+        """Local processes have nothing to watch beyond what the runner samples (containers do)."""

@@ -61,11 +61,13 @@ def _headers(gw: Gateway) -> tuple[str, str]:
     return "".join(f"\n        {x}" for x in server), "".join(f"\n            {x}" for x in location)
 
 
-def render(gw: Gateway, listen_port: int, servers: list[str], prefix: Path) -> str:
-    """servers: host:port of each upstream member (the gateway-leg proxies)."""
+def render(gw: Gateway, listen_port: int, servers: list[str], prefix: Path, down: frozenset[str] = frozenset()) -> str:
+    """servers: host:port of each upstream member (the gateway-leg proxies); `down` ones are out of the group
+    (a readiness probe failing: Kubernetes takes the pod out of the Endpoints)."""
     fields = ",".join(f'"{k}":"{v}"' for k, v in ACCESS_FIELDS.items())
     members = "\n".join(
-        f"        server {s} max_fails={gw.max_fails} fail_timeout={gw.fail_timeout_s}s;" for s in servers
+        f"        server {s} max_fails={gw.max_fails} fail_timeout={gw.fail_timeout_s}s{' down' if s in down else ''};"
+        for s in servers
     )
     server_lines, location_lines = _headers(gw)
     temp = "\n".join(f"    {kind}_temp_path {prefix}/tmp/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
@@ -110,9 +112,11 @@ http {{
 """
 
 
-def write(gw: Gateway, listen_port: int, servers: list[str], prefix: Path) -> Path:
+def write(gw: Gateway, listen_port: int, servers: list[str], prefix: Path, down: frozenset[str] = frozenset()) -> Path:
     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (prefix / "tmp" / kind).mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
-    conf.write_text(render(gw, listen_port, servers, prefix))
+    tmp = conf.with_suffix(".tmp")  # a reload must never read half a file
+    tmp.write_text(render(gw, listen_port, servers, prefix, down))
+    tmp.replace(conf)
     return conf
