@@ -1,0 +1,107 @@
+"""The docker backend with the real engine: verdicts, records, limits, and nothing left behind.
+
+`make test` starts the engine first (scripts/ensure-docker); without one these tests fail, they do not skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import docker
+import pytest
+
+from harness.scenario import ScenarioError, load, on_backend, parse
+from harness.stack.containers import engine
+from tests.runs import ROOT, SCENARIOS, start, wait_for
+
+pytestmark = pytest.mark.e2e
+SHORT = SCENARIOS / "e2e-short.yaml"
+
+
+@pytest.fixture(scope="module")
+def client():
+    return engine.connect()
+
+
+def running(client, run_id: str) -> list[str]:
+    return [c.name for c in client.containers.list(filters={"label": f"{engine.RUN}={run_id}"})]
+
+
+def test_a_short_run_in_containers_passes_the_same_expectations(tmp_path, client):
+    proc = start(SHORT, tmp_path, "--backend", "docker")
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+    run_dir = next((tmp_path / "runs").iterdir())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["verdict"] == "pass"
+    for variant in ("buggy", "fixed"):
+        folder = run_dir / "variants" / variant
+        stack = json.loads((folder / "stack.json").read_text())
+        assert stack["backend"] == "docker" and set(stack["containers"]) >= {"toxiproxy", "dependency", "nginx", "replica-a"}
+        samples = [json.loads(x) for x in (folder / "cgroups.jsonl").read_text().splitlines()]
+        assert {s["replica"] for s in samples} == {"a", "b"} and all(s["mem_bytes"] > 0 for s in samples)
+        starts = [json.loads(x) for x in (folder / "containers.jsonl").read_text().splitlines()]
+        assert {e["replica"] for e in starts if e["event"] == "start"} == {"a", "b"}
+        assert (folder / "logs" / "replica-a.log").read_text().strip(), "the container's output is kept"
+    buggy = summary["variants"]["buggy"]["replicas"]["a"]
+    assert buggy["pool_in_use_peak"] == 20 and buggy["ejection_episodes"] >= 1
+    assert running(client, run_dir.name) == []
+
+
+def test_after_sigkill_no_container_of_the_run_runs_10_s_later(tmp_path, client):
+    proc = start(SHORT, tmp_path, "--backend", "docker", "--variant", "fixed")
+    try:
+        run_dir, _ = wait_for(tmp_path, proc, "load running", timeout=180)
+        before = running(client, run_dir.name)
+        assert len(before) >= 5, before  # toxiproxy, dependency, two replicas, nginx
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        deadline = time.monotonic() + 10
+        while running(client, run_dir.name) and time.monotonic() < deadline:
+            time.sleep(0.25)
+        assert running(client, run_dir.name) == [], "containers outlived the harness by 10 s"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    left = client.containers.list(all=True, filters={"label": f"{engine.RUN}={run_dir.name}"})
+    assert left == [], "stopped containers are removed too"
+    assert (run_dir / "variants" / "fixed" / "logs" / "replica-a.log").exists(), "the reaper keeps their output"
+
+
+def test_no_engine_exits_2_with_how_to_get_one_and_starts_nothing(tmp_path):
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
+    out = subprocess.run([sys.executable, "-m", "harness", "run", str(SHORT), "--backend", "docker",
+                          "--reports", str(tmp_path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2, out.stderr
+    assert "needs a running Docker engine" in out.stderr and "make docker" in out.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_limits_without_the_docker_backend_are_refused_naming_the_field():
+    text = SHORT.read_text() + "containers:\n  limits: {memory_mb: 64}\n"
+    with pytest.raises(ScenarioError, match=r"containers sets limits.memory_mb, which only the docker backend"):
+        parse(text, "x.yaml")
+    with_docker = parse(text + "backend: docker\n", "x.yaml")
+    with pytest.raises(ScenarioError, match="--backend local"):
+        on_backend(with_docker, "local")
+    assert on_backend(load(str(SHORT)), "docker").backend == "docker"
+
+
+def test_images_are_built_once_per_content(client, tmp_path):
+    from harness.stack.containers import images
+    tag, _ = images.ensure(client, ROOT / "bin" / "dependency", "dependency", "test")
+    again, built = images.ensure(client, ROOT / "bin" / "dependency", "dependency", "test")
+    assert (again, built) == (tag, False)
+    copy = tmp_path / "dependency"
+    copy.write_bytes((ROOT / "bin" / "dependency").read_bytes() + b"\0")  # one byte more: another image
+    copy.chmod(0o755)
+    other, built = images.ensure(client, copy, "dependency", "test")
+    assert other != tag and built
+    client.images.remove(other)
+    with pytest.raises(docker.errors.ImageNotFound):
+        client.images.get(other)
