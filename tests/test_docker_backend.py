@@ -105,3 +105,26 @@ def test_images_are_built_once_per_content(client, tmp_path):
     client.images.remove(other)
     with pytest.raises(docker.errors.ImageNotFound):
         client.images.get(other)
+
+
+def test_clean_removes_containers_whose_harness_is_gone_and_spares_live_ones(client, tmp_path):
+    from harness.host.procs import free_port
+    from harness.stack.containers import images
+    from harness.stack.leftovers import started
+
+    tag, _ = images.ensure(client, ROOT / "bin" / "dependency", "dependency", "test")
+    me = f"{os.getpid()}:{started(os.getpid())}"
+    made = {}
+    for run, owner in (("test-orphan", "999999:1.0"), ("test-live", me)):
+        made[run] = engine.Container(client, f"gl-{run}", tag, ["dependency", "-addr", f"127.0.0.1:{free_port()}",
+                                     "-tcp-addr", f"127.0.0.1:{free_port()}"], tmp_path / f"{run}.log",
+                                     {engine.RUN: run, engine.OWNER: owner, engine.COMPONENT: "dependency"})
+    try:
+        out = subprocess.run([sys.executable, "-m", "harness", "clean", "--reports", str(tmp_path)], cwd=ROOT,
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert "removed container gl-test-orphan" in out.stdout and "gl-test-live" not in out.stdout
+        assert running(client, "test-orphan") == [] and running(client, "test-live") == ["gl-test-live"]
+        assert (tmp_path / "test-orphan.log").exists(), "its output is kept where its label says"
+    finally:
+        made["test-live"].stop(0)

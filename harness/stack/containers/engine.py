@@ -159,3 +159,14 @@ def sweep_run(label: str) -> list[str]:
     except (docker.errors.DockerException, requests.RequestException, OSError):
         return []
     return remove(client, {RUN: label})
+
+
+def sweep_orphans(client: docker.DockerClient) -> list[str]:
+    """Remove containers of any run whose harness (pid and start time on the OWNER label) is gone."""
+    from harness.stack.leftovers import started
+    dead = set()
+    for c in client.containers.list(all=True, filters={"label": RUN}):
+        pid, _, start = c.labels.get(OWNER, "").partition(":")
+        if not pid.isdigit() or start == "None" or started(int(pid)) != float(start):
+            dead.add(c.labels[RUN])
+    return [name for label in sorted(dead) for name in remove(client, {RUN: label})]

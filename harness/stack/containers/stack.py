@@ -49,6 +49,8 @@ class DockerStack(LocalStack):
         super().__init__(topology, tools, folder, journal, registry)
         self.settings = containers or Containers()
         self.client = engine.connect()
+        for gone in engine.sweep_orphans(self.client):  # a killed run's, when its reaper could not finish
+            journal.write("leftover of an earlier run", detail=f"removed container {gone}")
         self.run_id = _run_id(registry)
         self.prefix = f"gl-{self.run_id}-{topology.variant}"
         self.labels = {engine.RUN: self.run_id, engine.STACK: self.prefix,
