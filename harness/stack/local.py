@@ -49,6 +49,8 @@ toxiproxy.api.requests = _Bounded()  # a hung Toxiproxy API must not hang the ru
 class LocalStack:
     """Use as a context manager: the exit stops exactly what was started."""
 
+    NGINX_MASTER = False  # see gateways/nginx.render
+
     def __init__(self, topology: Topology, tools: Tools, folder: Path, journal: Journal, registry=None):
         self.topology = topology
         self.registry = registry  # leftovers.Registry: lets a later run stop what survived a SIGKILL
@@ -139,7 +141,7 @@ class LocalStack:
 
             def argv(p: int) -> list[str]:
                 self.gateway_port = p
-                conf = nginx.write(self.topology.gateway, p, members, prefix)
+                conf = nginx.write(self.topology.gateway, p, members, prefix, master=self.NGINX_MASTER)
                 return [str(self.tools.nginx), "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
 
             port = self._spawn("nginx", argv, lambda p: answers(f"http://127.0.0.1:{p}{nginx.HEALTH_PATH}"), logs,

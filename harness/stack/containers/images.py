@@ -23,9 +23,9 @@ from harness.errors import StackError
 REPOSITORY = "gatewaylab"
 IMAGE = "gatewaylab.image"   # label of every image built here
 BUILT_BY = "gatewaylab.built-by-run"
-# nginx looks up its user and group names even when it does not switch to them.
+# nginx's master runs its worker as nobody:nobody.
 PASSWD = b"root:x:0:0:root:/:/sbin/nologin\nnobody:x:65534:65534:nobody:/:/sbin/nologin\n"
-GROUP = b"root:x:0:\nnogroup:x:65534:\n"
+GROUP = b"root:x:0:\nnobody:x:65534:\nnogroup:x:65534:\n"
 
 
 def linked(binary: Path) -> list[Path]:

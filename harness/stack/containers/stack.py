@@ -42,6 +42,7 @@ def _run_id(registry) -> str:
 
 
 class DockerStack(LocalStack):
+    NGINX_MASTER = True  # readiness and rollouts reload nginx
     def __init__(self, topology: Topology, tools: Tools, folder: Path, journal: Journal, registry=None,
                  containers: Containers | None = None):
         if any(r.service is not None for r in topology.replicas):
@@ -167,7 +168,7 @@ class DockerStack(LocalStack):
     def reload(self) -> None:
         with self._gateway_lock:
             nginx.write(self.topology.gateway, self.gateway_port, list(self.members.values()), self.folder / rf.NGINX,
-                        frozenset(self.down))
+                        frozenset(self.down), master=True)
             self.procs["nginx"].signal("SIGHUP")
             time.sleep(NGINX_RELOAD_S)
 
@@ -208,7 +209,7 @@ class DockerStack(LocalStack):
         """Surge: the new container's proxy joins the group beside the old one for a moment."""
         with self._gateway_lock:
             members = [*self.members.values(), address]
-            nginx.write(self.topology.gateway, self.gateway_port, members, self.folder / rf.NGINX, frozenset(self.down))
+            nginx.write(self.topology.gateway, self.gateway_port, members, self.folder / rf.NGINX, frozenset(self.down), master=True)
             self.procs["nginx"].signal("SIGHUP")
             time.sleep(NGINX_RELOAD_S)
 

@@ -61,7 +61,8 @@ def _headers(gw: Gateway) -> tuple[str, str]:
     return "".join(f"\n        {x}" for x in server), "".join(f"\n            {x}" for x in location)
 
 
-def render(gw: Gateway, listen_port: int, servers: list[str], prefix: Path, down: frozenset[str] = frozenset()) -> str:
+def render(gw: Gateway, listen_port: int, servers: list[str], prefix: Path, down: frozenset[str] = frozenset(),
+           master: bool = False) -> str:
     """servers: host:port of each upstream member (the gateway-leg proxies); `down` ones are out of the group
     (a readiness probe failing: Kubernetes takes the pod out of the Endpoints)."""
     fields = ",".join(f'"{k}":"{v}"' for k, v in ACCESS_FIELDS.items())
@@ -71,10 +72,13 @@ def render(gw: Gateway, listen_port: int, servers: list[str], prefix: Path, down
     )
     server_lines, location_lines = _headers(gw)
     temp = "\n".join(f"    {kind}_temp_path {prefix}/tmp/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    # Local: one process, no master: our direct child, it dies with the harness (parent-death
+    # signal) and keeps one set of max_fails counters, like one worker. In a container: a master
+    # and one worker, because a reload (readiness, rollouts) needs a master: without one, nginx
+    # keeps the old cycle's connections and soon runs out of worker_connections.
+    processes = "master_process on;\nworker_processes 1;" if master else "master_process off;"
     return f"""# Rendered by gatewaylab for one run; do not edit.
-# One process, no master: it is our direct child, so it dies with the harness
-# (parent-death signal) and keeps one set of max_fails counters, like one worker.
-master_process off;
+{processes}
 daemon off;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
@@ -112,11 +116,12 @@ http {{
 """
 
 
-def write(gw: Gateway, listen_port: int, servers: list[str], prefix: Path, down: frozenset[str] = frozenset()) -> Path:
+def write(gw: Gateway, listen_port: int, servers: list[str], prefix: Path, down: frozenset[str] = frozenset(),
+          master: bool = False) -> Path:
     for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"):
         (prefix / "tmp" / kind).mkdir(parents=True, exist_ok=True)
     conf = prefix / "nginx.conf"
     tmp = conf.with_suffix(".tmp")  # a reload must never read half a file
-    tmp.write_text(render(gw, listen_port, servers, prefix, down))
+    tmp.write_text(render(gw, listen_port, servers, prefix, down, master))
     tmp.replace(conf)
     return conf
