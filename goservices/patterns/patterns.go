@@ -13,6 +13,9 @@ import (
 	"gatewaylab/goservices/patterns/dbpoolleak"
 	"gatewaylab/goservices/patterns/defergoroutinepanic"
 	"gatewaylab/goservices/patterns/gatewayheaders"
+	"gatewaylab/goservices/patterns/gracefulshutdown"
+	"gatewaylab/goservices/patterns/livenesslies"
+	"gatewaylab/goservices/patterns/memoryleak"
 	"gatewaylab/goservices/patterns/noisyneighbour"
 	"gatewaylab/goservices/patterns/orphansubscriber"
 	"gatewaylab/goservices/patterns/statusnotcounted"
@@ -34,6 +37,9 @@ var registry = map[string]svc.Pattern{
 	ctxnotpropagated.Name:    ctxnotpropagated.Pattern,
 	dbpoolleak.Name:          dbpoolleak.Pattern,
 	gatewayheaders.Name:      gatewayheaders.Pattern,
+	memoryleak.Name:          memoryleak.Pattern,
+	livenesslies.Name:        livenesslies.Pattern,
+	gracefulshutdown.Name:    gracefulshutdown.Pattern,
 }
 
 // Lookup returns the pattern and the constructor of its variant, or an error

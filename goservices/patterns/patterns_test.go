@@ -20,6 +20,9 @@ func TestLookup(t *testing.T) {
 		"noisy-neighbour":       {"buggy", "fixed"},
 		"db-pool-leak":          {"buggy", "close-only", "deadline-only", "fixed"},
 		"gateway-headers":       {"buggy", "fixed"},
+		"memory-leak":           {"buggy", "fixed"},
+		"liveness-lies":         {"buggy", "readiness", "liveness", "deep-liveness", "fixed"},
+		"graceful-shutdown":     {"buggy", "cancel-context", "fixed"},
 	} {
 		for _, v := range variants {
 			p, c, err := Lookup(pattern, v)
@@ -36,7 +39,7 @@ func TestLookup(t *testing.T) {
 		t.Errorf("unknown variant error = %v", err)
 	}
 	_, _, err = Lookup("nope", "buggy")
-	if err == nil || !strings.Contains(err.Error(), "db-pool-leak, defer-goroutine-panic, gateway-headers, noisy-neighbour, orphan-subscriber, status-not-counted, timeout-mismatch, unbuffered-chan, unclosed-body, unread-request-body") {
+	if err == nil || !strings.Contains(err.Error(), "db-pool-leak, defer-goroutine-panic, gateway-headers, graceful-shutdown, liveness-lies, memory-leak, noisy-neighbour, orphan-subscriber, status-not-counted, timeout-mismatch, unbuffered-chan, unclosed-body, unread-request-body") {
 		t.Errorf("unknown pattern error = %v", err)
 	}
 }
@@ -62,6 +65,11 @@ func TestRegistryShape(t *testing.T) {
 		for v := range p.Servers {
 			if p.Variants[v] == nil {
 				t.Errorf("%s: server tweak for unknown variant %q", name, v)
+			}
+		}
+		for v := range p.Hooks {
+			if p.Variants[v] == nil {
+				t.Errorf("%s: hooks for unknown variant %q", name, v)
 			}
 		}
 	}

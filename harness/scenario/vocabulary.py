@@ -22,6 +22,9 @@ PATTERNS: dict[str, tuple[str, ...]] = {
     "own-service": ("own",),
     "db-pool-leak": ("buggy", "close-only", "deadline-only", "fixed"),
     "gateway-headers": ("buggy", "fixed"),
+    "memory-leak": ("buggy", "fixed"),
+    "liveness-lies": ("buggy", "readiness", "liveness", "deep-liveness", "fixed"),
+    "graceful-shutdown": ("buggy", "cancel-context", "fixed"),
 }
 
 # Patterns that query a database: their scenario needs a `database:` section.
@@ -60,6 +63,10 @@ REPLICA_METRICS = (
     "first_symptom_s", "top_stack.growth", "top_stack.blocking_call", "top_stack.own_frame",
     "deaths", "accept_errors", "first_accept_error_s", "scrape_errors",
     "db_in_use_peak", "db_in_use_after", "db_open_peak", "db_max_open", "db_wait_count", "db_wait_s",
+    # the container backend (containers.jsonl, cgroups.jsonl); None with the local backend
+    "oom_kills", "first_oom_s", "restarts", "first_restart_s", "liveness_failures", "liveness_kills", "unready_s",
+    "crashloop_delay_max_s", "cg_mem_peak_mb", "cg_mem_limit_mb", "throttled_periods", "throttled_share",
+    "throttled_s", "cpu_s",
 )
 CLIENT_METRICS = (
     "requests", "rps", "errors_5xx", "rate_5xx", "conn_errors", "slow", "slow_share",

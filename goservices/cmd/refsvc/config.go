@@ -30,6 +30,7 @@ type config struct {
 	methods                     []string  // methods /api/item answers; others get 405
 	constructor                 svc.Constructor
 	server                      func(svc.Env, *http.Server) // the variant's service-port server tweak, or nil
+	hooks                       svc.HooksFunc               // the variant's probes and SIGTERM handling, or nil
 }
 
 var paramKey = regexp.MustCompile(`^[a-z_]+$`)
@@ -128,6 +129,7 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 		}
 		c.methods = p.RouteMethods()
 		c.server = p.Servers[c.variant]
+		c.hooks = p.Hooks[c.variant]
 	}
 	c.constructor = ctor
 	return c, errors.Join(errs...)

@@ -68,7 +68,7 @@ func TestParseConfigRejects(t *testing.T) {
 		"public admin":       {args("-admin-addr", "192.168.1.5:9081"), "-admin-addr"},
 		"remote dependency":  {args("-dependency", "http://10.0.0.1:4567"), "-dependency"},
 		"unknown variant":    {args("-variant", "nope"), "known: buggy, client-timeout, fixed, request-context"},
-		"unknown pattern":    {args("-pattern", "nope"), "known: ctx-not-propagated, db-pool-leak, defer-goroutine-panic, gateway-headers, noisy-neighbour, orphan-subscriber, status-not-counted, timeout-mismatch, unbuffered-chan, unclosed-body, unread-request-body"},
+		"unknown pattern":    {args("-pattern", "nope"), "known: ctx-not-propagated, db-pool-leak, defer-goroutine-panic, gateway-headers, graceful-shutdown, liveness-lies, memory-leak, noisy-neighbour, orphan-subscriber, status-not-counted, timeout-mismatch, unbuffered-chan, unclosed-body, unread-request-body"},
 		"param no equals":    {args("-param", "budget"), "-param"},
 		"param bad key":      {args("-param", "Budget=1s"), "[a-z_]+"},
 		"param duplicate":    {args("-pattern", "unbuffered-chan", "-param", "budget=1s", "-param", "budget=2s"), "budget given twice"},
@@ -107,5 +107,23 @@ func TestParseConfigServerTweak(t *testing.T) {
 	}
 	if c, err := parseConfig(args("-pattern", "timeout-mismatch", "-variant", "deadline"), io.Discard); err != nil || c.server != nil {
 		t.Errorf("deadline: server tweak %v, want none; err %v", c.server != nil, err)
+	}
+}
+
+func TestParseConfigHooks(t *testing.T) {
+	c, err := parseConfig(args("-pattern", "graceful-shutdown", "-variant", "fixed", "-param", "drain_delay=1s"), io.Discard)
+	if err != nil || c.hooks == nil {
+		t.Fatalf("graceful-shutdown fixed: hooks %v, err %v", c.hooks != nil, err)
+	}
+	if c.methods[0] != "GET" || c.methods[1] != "POST" {
+		t.Errorf("methods %v, want [GET POST]", c.methods)
+	}
+	for _, v := range []string{"buggy", "fixed"} {
+		if c, err := parseConfig(args("-pattern", "liveness-lies", "-variant", v), io.Discard); err != nil || c.hooks != nil {
+			t.Errorf("liveness-lies %s: hooks %v, want none; err %v", v, c.hooks != nil, err)
+		}
+	}
+	if c, err := parseConfig(args(), io.Discard); err != nil || c.hooks != nil {
+		t.Errorf("unclosed-body: hooks %v, want none; err %v", c.hooks != nil, err)
 	}
 }

@@ -88,10 +88,16 @@ func run(cfg config, log *slog.Logger) error {
 		}
 		env.DB = db
 	}
-	service, err := metrics.Instrument(reg, serviceMux(cfg.methods, cfg.constructor(env), p.RoutePaths()...))
+	var tracker svc.Tracker
+	var hooks svc.Hooks
+	if cfg.hooks != nil {
+		hooks = cfg.hooks(env, &tracker)
+	}
+	service, err := metrics.Instrument(reg, serviceMux(cfg.methods, tracker.Wrap(cfg.constructor(env)), p.RoutePaths()...))
 	if err != nil {
 		return err
 	}
+	service = withProbes(service, hooks)
 
 	// pprof only on the admin mux; the service port never exposes it.
 	admin := http.NewServeMux()
@@ -128,6 +134,14 @@ func run(cfg config, log *slog.Logger) error {
 	for _, s := range servers {
 		s.BaseContext = func(net.Listener) context.Context { return ctx }
 	}
+	// A Stop hook decides itself when in-flight requests see cancellation.
+	cancelService := context.CancelFunc(func() {})
+	if hooks.Stop != nil {
+		var sctx context.Context
+		sctx, cancelService = context.WithCancel(context.Background())
+		defer cancelService()
+		servers[0].BaseContext = func(net.Listener) context.Context { return sctx }
+	}
 	if watch != nil {
 		life.Go(watch.Run)
 	}
@@ -143,6 +157,12 @@ func run(cfg config, log *slog.Logger) error {
 	case <-ctx.Done():
 		log.Info("shutting down")
 	case serveErr = <-errc:
+	}
+	if hooks.Stop != nil && serveErr == nil {
+		if err := hooks.Stop(svc.Stopping{Server: servers[0], Cancel: cancelService, Log: log}); err != nil {
+			log.Warn("service port stop", "err", err)
+		}
+		servers = servers[1:] // the admin port stops as usual
 	}
 	// The buggy variant leaves handlers blocked forever: give Shutdown a
 	// short deadline, then Close and exit anyway.
@@ -192,6 +212,21 @@ func serviceMux(methods []string, h http.Handler, paths ...string) *http.ServeMu
 		}
 	}
 	mux.HandleFunc("GET /healthz", healthz)
+	return mux
+}
+
+// withProbes answers GET /livez and /readyz with the variant's probes (200
+// "ok" by default), outside the service metrics and the in-flight tracker;
+// every other request goes to service.
+func withProbes(service http.Handler, h svc.Hooks) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("/", service)
+	for path, probe := range map[string]http.Handler{"GET /livez": h.Live, "GET /readyz": h.Ready} {
+		if probe == nil {
+			probe = http.HandlerFunc(svc.ProbeOK)
+		}
+		mux.Handle(path, probe)
+	}
 	return mux
 }
 

@@ -24,6 +24,9 @@ type Pattern struct {
 	// Servers tweaks the service-port http.Server per variant (e.g. its
 	// WriteTimeout); variants not listed keep refsvc's settings.
 	Servers map[string]func(Env, *http.Server)
+	// Hooks gives a variant its own /livez, /readyz and SIGTERM handling;
+	// variants not listed answer 200 to both and stop as refsvc does.
+	Hooks map[string]HooksFunc
 	// Setup prepares the database the pattern queries (schema, rows); it may
 	// run more than once. A pattern with a Setup needs refsvc's -database.
 	Setup func(context.Context, *sql.DB) error
