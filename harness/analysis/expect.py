@@ -6,6 +6,8 @@ or records were missing); a count is zero only where its source was read.
 
 from __future__ import annotations
 
+from harness.analysis.containers import CGROUP_FIGURES, EVENT_FIGURES
+
 from harness.analysis import leaks
 from harness.analysis.figures import value_at
 from harness.scenario import Expectation, Scenario
@@ -39,6 +41,13 @@ def no_data_reason(summary: dict, path: str) -> str:
         fig = summary.get("replicas", {}).get(parts[1])
         if fig is None:
             return f"replica {parts[1]} is not in this run"
+        if parts[2] in EVENT_FIGURES + CGROUP_FIGURES:
+            if parts[2].startswith("first_") and fig.get("restarts") is not None:
+                return f"replica {parts[1]}: it never happened in this run (no such event in containers.jsonl)"
+            if parts[2] == "throttled_share" and fig.get("cpu_s") is not None:
+                return f"replica {parts[1]}: no CPU quota, so no CFS period was counted (set containers.limits.cpus)"
+            what = "container events (containers.jsonl)" if parts[2] in EVENT_FIGURES else "cgroup samples (cgroups.jsonl)"
+            return f"replica {parts[1]}: no {what}; only the docker backend records them (backend: docker)"
         if not fig.get("samples"):
             return (f"replica {parts[1]}: no /metrics sample was taken "
                     f"({fig.get('scrape_errors', 0)} scrapes failed)")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.record import capture
-from harness.analysis import gateway, leaks, records
+from harness.analysis import containers, gateway, leaks, records
 from harness.analysis.expect import check, expectations
 from harness.analysis import stacks as stacks_mod
 from harness.record.journal import read as read_journal
@@ -113,6 +113,7 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
         "toxic_errors": int((data.toxics["ok"] == False).sum()) if len(data.toxics) else 0,  # noqa: E712
         "sampling": {"longest_gap_s": longest_gap(data.samples, t0, t_end)},
     }
+    boxed = containers.figures(data.folder, list(summary["replicas"]), t0, t_end)  # all None without the container backend
     for r, fig in summary["replicas"].items():
         stacks = stacks_mod.growth(data.folder / rf.GOROUTINES, r)
         fig["stacks"] = stacks
@@ -135,6 +136,7 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
         fig.update(leaks.runtime_profile(data.folder / rf.GOROUTINES, r))
         fig["has_pprof"] = bool(stack_info.get("replicas", {}).get(r, {}).get("pprof"))
         fig["has_leakwatch"] = fig.get("leakwatch_flags") is not None
+        fig.update(boxed[r])
         fig["leak_signals"] = leaks.signals(scenario.leak_checks, fig)
     summary["leak_checks"] = scenario.leak_checks.model_dump()
     summary["expectations"] = check(expectations(scenario, data.name, summary), summary)

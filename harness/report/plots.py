@@ -12,6 +12,7 @@ import pandas as pd  # noqa: E402
 
 from harness.analysis.client import per_second  # noqa: E402
 from harness.analysis.summary import VariantData  # noqa: E402
+from harness.report import events  # noqa: E402
 
 STATUS_COLORS = {"no answer": "#7f7f7f", "502": "#ff7f0e", "503": "#9467bd", "504": "#d62728", "500": "#8c564b"}
 REPLICA_COLORS = ["#1f77b4", "#2ca02c", "#e377c2", "#17becf", "#bcbd22", "#8c564b"]
@@ -53,8 +54,10 @@ def timeline(variants: list[VariantData], phases: list[tuple[str, float, float]]
     has_db = any("db_in_use" in d.samples for d in variants)
     if has_db:
         rows.append("DB pool: in use (solid), waits/s (dashed)")
+    boxed = events.panels(variants)  # the container backend's rows; none for the local one
+    rows += boxed
     cols = max(1, len(variants))
-    fig, axes = plt.subplots(len(rows), cols, figsize=(6.2 * cols, 11 + 2.6 * has_db), sharex=True, sharey="row",
+    fig, axes = plt.subplots(len(rows), cols, figsize=(6.2 * cols, 11 + 2.6 * (has_db + len(boxed))), sharex=True, sharey="row",
                              squeeze=False)
     replicas = sorted({r for d in variants for r in d.meta.get("replicas", {})})
     colors = {r: REPLICA_COLORS[i % len(REPLICA_COLORS)] for i, r in enumerate(replicas)}
@@ -62,6 +65,7 @@ def timeline(variants: list[VariantData], phases: list[tuple[str, float, float]]
     for c, data in enumerate(variants):
         ax_status, ax_lat, ax_gor, ax_pool = axes[:4, c]
         ax_db = axes[4, c] if has_db else None
+        events.draw(axes[4 + has_db:, c], boxed, data, replicas, colors)
         axes[0, c].set_title(f"{data.name}  ({', '.join(f'{k}={v}' for k, v in data.meta.get('replicas', {}).items())})", fontsize=10)
         sec = per_second(data.requests, data.t0, slow_ms)
         if not sec.empty:

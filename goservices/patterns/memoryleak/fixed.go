@@ -17,6 +17,10 @@ func Fixed(env svc.Env) http.Handler {
 		panic(err) // only for a size <= 0
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := env.Fetch(r.Context()); err != nil {
+			svc.Fail(w, err)
+			return
+		}
 		key := cacheKey(r)
 		if _, ok := cache.Get(key); !ok {
 			cache.Add(key, newEntry(kb)) // FIX: evicts the least recently used entry when full

@@ -7,13 +7,17 @@ import (
 	"runtime"
 	"testing"
 
+	"gatewaylab/goservices/internal/deptest"
 	"gatewaylab/goservices/internal/svc"
 )
 
 const entryKB, requests = 16, 300
 
-func env(params map[string]string) svc.Env {
-	return svc.Env{Replica: "t", Params: params}
+// env calls a dependency that answers at once: the cache is what is under test.
+func env(t testing.TB, params map[string]string) svc.Env {
+	e := deptest.Env(t, 0, func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("{}")) })
+	e.Params = params
+	return e
 }
 
 // serve sends n requests, every other one with its own X-Request-Id.
@@ -55,7 +59,7 @@ func resetCache(t *testing.T) {
 
 func TestBuggyGrowsHeap(t *testing.T) {
 	resetCache(t)
-	h := Buggy(env(map[string]string{"entry_kb": fmt.Sprint(entryKB)}))
+	h := Buggy(env(t, map[string]string{"entry_kb": fmt.Sprint(entryKB)}))
 	growth := heapGrowth(func() { serve(t, h, requests) })
 	if n := len(cache); n != requests {
 		t.Errorf("cache holds %d entries, want %d (one per request)", n, requests)
@@ -76,7 +80,7 @@ func TestBuggyGrowsHeap(t *testing.T) {
 
 func TestFixedStaysFlat(t *testing.T) {
 	const capacity = 16
-	h := Fixed(env(map[string]string{"entry_kb": fmt.Sprint(entryKB), "cache_entries": fmt.Sprint(capacity)}))
+	h := Fixed(env(t, map[string]string{"entry_kb": fmt.Sprint(entryKB), "cache_entries": fmt.Sprint(capacity)}))
 	serve(t, h, capacity) // fill the cache first
 	growth := heapGrowth(func() { serve(t, h, requests) })
 	if limit := int64(capacity * entryKB * 1024 / 2); growth > limit {

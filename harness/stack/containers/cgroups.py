@@ -27,12 +27,18 @@ def _stat(path: Path) -> dict[str, int]:
     return {k: int(v) for k, v in (line.split() for line in path.read_text().splitlines() if line.strip())}
 
 
-def read(pid: int, root: Path = ROOT) -> dict | None:
-    """{mem_bytes, mem_limit_bytes (None: unlimited), cpu_s, periods, throttled_periods, throttled_s}; None when gone."""
+def read(pid: int, container_id: str, root: Path = ROOT) -> dict | None:
+    """{mem_bytes, mem_limit_bytes (None: unlimited), cpu_s, periods, throttled_periods, throttled_s}; None when gone.
+
+    A process that was just killed reads as the root cgroup (the whole machine's
+    counters): only a cgroup whose path names the container counts.
+    """
     try:
         paths = _paths(pid, root)
         if "memory" in paths:  # v1
             mem, cpu = paths["memory"], paths.get("cpu") or paths["cpuacct"]
+            if container_id not in str(mem) or container_id not in str(cpu):
+                return None
             limit = int((mem / "memory.limit_in_bytes").read_text())
             stat = _stat(cpu / "cpu.stat")
             usage_ns = int(((paths.get("cpuacct") or cpu) / "cpuacct.usage").read_text())
@@ -41,6 +47,8 @@ def read(pid: int, root: Path = ROOT) -> dict | None:
                     "periods": stat.get("nr_periods", 0), "throttled_periods": stat.get("nr_throttled", 0),
                     "throttled_s": round(stat.get("throttled_time", 0) / 1e9, 4)}
         unified = paths[""]
+        if container_id not in str(unified):
+            return None
         limit = (unified / "memory.max").read_text().strip()
         stat = _stat(unified / "cpu.stat")
         return {"mem_bytes": int((unified / "memory.current").read_text()),

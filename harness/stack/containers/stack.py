@@ -153,7 +153,7 @@ class DockerStack(LocalStack):
 
     def cgroup(self, name: str) -> dict | None:
         c = self.procs.get(f"replica-{name}")
-        return read_cgroup(c.pid) if isinstance(c, engine.Container) else None
+        return read_cgroup(c.pid, c.id) if isinstance(c, engine.Container) else None
 
     def dead(self):
         """Non-replica components only: the kubelet restarts replicas by the restart policy."""
