@@ -128,3 +128,94 @@ def test_clean_removes_containers_whose_harness_is_gone_and_spares_live_ones(cli
         assert (tmp_path / "test-orphan.log").exists(), "its output is kept where its label says"
     finally:
         made["test-live"].stop(0)
+
+
+def _run(tmp_path_factory, name: str) -> tuple[int, str, object]:
+    reports = tmp_path_factory.mktemp(name)
+    proc = start(SCENARIOS / f"{name}.yaml", reports)
+    out, _ = proc.communicate(timeout=400)
+    return proc.returncode, out, next((reports / "runs").iterdir())
+
+
+def _events(run_dir, variant: str, name: str = "containers.jsonl") -> list[dict]:
+    return [json.loads(x) for x in (run_dir / "variants" / variant / name).read_text().splitlines() if x.strip()]
+
+
+@pytest.fixture(scope="module")
+def oom_run(tmp_path_factory):
+    return _run(tmp_path_factory, "oom-short")
+
+
+def test_an_oom_kill_is_recorded_and_restarted_after_crashloop_backoff(oom_run):
+    code, out, run_dir = oom_run
+    assert code == 0, out
+    events = _events(run_dir, "buggy")
+    a = [e for e in events if e["replica"] == "a"]
+    exits = [e for e in a if e["event"] == "exit"]
+    assert exits and all(e["oom_killed"] and e["exit_code"] == 137 for e in exits)
+    assert any(e["event"] == "oom" for e in a), "the engine's own oom event"
+    # CrashLoopBackOff x0.1: the first restart at once, then 1 s, 2 s, ...; each restart waits at least that long
+    backoffs = [e for e in a if e["event"] == "backoff"]
+    assert [b["k8s_delay_s"] for b in backoffs][:3] == [0.0, 10.0, 20.0][:len(backoffs)]
+    restarts = [e for e in a if e["event"] == "restart"]
+    for b, r in zip(backoffs, restarts):
+        assert r["t"] - b["t"] >= b["delay_s"] - 0.05
+    cg = [s for s in _events(run_dir, "buggy", "cgroups.jsonl") if s["replica"] == "a"]
+    assert {s["mem_limit_bytes"] for s in cg} == {48 * 1024 * 1024}
+    assert max(s["mem_bytes"] for s in cg) > 40 * 1024 * 1024
+    assert len({s["generation"] for s in cg}) >= 2, "a sample from each container generation"
+    summary = json.loads((run_dir / "summary.json").read_text())["variants"]["buggy"]["replicas"]
+    assert summary["a"]["oom_kills"] == len(exits) and summary["b"]["oom_kills"] == 0
+    assert 'id="containers"' in (run_dir / "report.html").read_text()
+
+
+@pytest.fixture(scope="module")
+def probes_run(tmp_path_factory):
+    return _run(tmp_path_factory, "containers-short")
+
+
+def test_a_failing_liveness_probe_restarts_the_stuck_replica(probes_run):
+    code, out, run_dir = probes_run
+    assert code == 0, out
+    a = [e["event"] for e in _events(run_dir, "liveness") if e["replica"] == "a"]
+    kill = a.index("liveness-kill")
+    probes = [e for e in a[:kill] if e.startswith("liveness")]
+    assert probes[-2:] == ["liveness-failed", "liveness-failed"], "failure_threshold 2, in a row"
+    assert "terminate" in a[kill:] and "restart" in a[kill:]
+    assert "liveness-kill" not in [e["event"] for e in _events(run_dir, "liveness") if e["replica"] == "b"]
+
+
+def test_a_failing_readiness_probe_takes_the_replica_out_of_nginx_without_a_restart(probes_run):
+    code, out, run_dir = probes_run
+    events = [e for e in _events(run_dir, "readiness") if e["replica"] == "a"]
+    assert "unready" in [e["event"] for e in events] and "restart" not in [e["event"] for e in events]
+    stack = json.loads((run_dir / "variants" / "readiness" / "stack.json").read_text())
+    member = next(p["listen"] for p in stack["proxies"].values() if p["replica"] == "a" and p["leg"] == "gateway")
+    conf = (run_dir / "variants" / "readiness" / "nginx" / "nginx.conf").read_text()
+    assert f"server {member} " in conf and f"{member} max_fails" in conf
+    assert [line for line in conf.splitlines() if member in line][0].rstrip().endswith("down;")
+
+
+@pytest.fixture(scope="module")
+def rollout_run(tmp_path_factory):
+    return _run(tmp_path_factory, "rollout-short")
+
+
+def test_a_rolling_restart_replaces_every_replica_and_only_the_graceful_build_loses_nothing(rollout_run):
+    code, out, run_dir = rollout_run
+    assert code == 0, out
+    for variant in ("buggy", "fixed"):
+        steps = [(e["replica"], e["step"]) for e in _events(run_dir, variant) if e["event"] == "rollout"]
+        for r in ("a", "b"):
+            assert [s for x, s in steps if x == r][:5] == ["begin", "surge-started", "surge-ready", "terminating", "terminated"]
+        stack = json.loads((run_dir / "variants" / variant / "stack.json").read_text())
+        assert {"gw-a-g2", "gw-b-g2"} <= set(stack["proxies"]), "the new containers' proxies, mapped to their replica"
+        assert stack["containers"]["replica-a"].endswith("-g2")
+        # the sampler followed the new container: samples of a after its rollout answer
+        done = next(e["t"] for e in _events(run_dir, variant) if e["event"] == "rollout" and e["step"] == "terminated"
+                    and e["replica"] == "a")
+        later = [s for s in _events(run_dir, variant, "samples.jsonl") if s["replica"] == "a" and s["t"] > done + 1]
+        assert later and all("error" not in s for s in later)
+    summary = json.loads((run_dir / "summary.json").read_text())["variants"]
+    assert summary["fixed"]["client"]["errors_5xx"] == 0
+    assert summary["buggy"]["client"]["endpoint"]["post-item"]["errors_5xx"] >= 1
