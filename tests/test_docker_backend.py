@@ -13,9 +13,11 @@ import sys
 import time
 
 import docker
+import psutil
 import pytest
 
 from harness.scenario import ScenarioError, load, on_backend, parse
+from harness.host.sockets import listeners
 from harness.stack.containers import engine
 from tests.runs import ROOT, SCENARIOS, start, wait_for
 
@@ -32,11 +34,29 @@ def running(client, run_id: str) -> list[str]:
     return [c.name for c in client.containers.list(filters={"label": f"{engine.RUN}={run_id}"})]
 
 
-def test_a_short_run_in_containers_passes_the_same_expectations(tmp_path, client):
-    proc = start(SHORT, tmp_path, "--backend", "docker")
-    out, _ = proc.communicate(timeout=300)
-    assert proc.returncode == 0, out
-    run_dir = next((tmp_path / "runs").iterdir())
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Every short docker run of this module, all at once: each waits on its load most of the time."""
+    started = {}
+    for name, extra in (("e2e-short", ("--backend", "docker")), ("oom-short", ()), ("containers-short", ()),
+                        ("rollout-short", ())):
+        reports = tmp_path_factory.mktemp(name)
+        started[name] = (start(SCENARIOS / f"{name}.yaml", reports, *extra), reports)
+    done = {}
+    try:
+        for name, (proc, reports) in started.items():
+            out, _ = proc.communicate(timeout=600)
+            done[name] = (proc.returncode, out, next((reports / "runs").iterdir()))
+    finally:
+        for proc, _ in started.values():
+            if proc.poll() is None:
+                proc.kill()
+    return done
+
+
+def test_a_short_run_in_containers_passes_the_same_expectations(runs, client):
+    code, out, run_dir = runs["e2e-short"]
+    assert code == 0, out
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["verdict"] == "pass"
     for variant in ("buggy", "fixed"):
@@ -59,6 +79,10 @@ def test_after_sigkill_no_container_of_the_run_runs_10_s_later(tmp_path, client)
         run_dir, _ = wait_for(tmp_path, proc, "load running", timeout=180)
         before = running(client, run_dir.name)
         assert len(before) >= 5, before  # toxiproxy, dependency, two replicas, nginx
+        # every process in every container listens on 127.0.0.1 only (host network: their sockets are the host's)
+        pids = {int(c.attrs["State"]["Pid"]) for c in client.containers.list(filters={"label": f"{engine.RUN}={run_dir.name}"})}
+        found = listeners({p.pid for pid in pids for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]})
+        assert found and all(addr.startswith("127.0.0.1:") for addrs in found.values() for addr in addrs), found
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         deadline = time.monotonic() + 10
@@ -130,20 +154,13 @@ def test_clean_removes_containers_whose_harness_is_gone_and_spares_live_ones(cli
         made["test-live"].stop(0)
 
 
-def _run(tmp_path_factory, name: str) -> tuple[int, str, object]:
-    reports = tmp_path_factory.mktemp(name)
-    proc = start(SCENARIOS / f"{name}.yaml", reports)
-    out, _ = proc.communicate(timeout=400)
-    return proc.returncode, out, next((reports / "runs").iterdir())
-
-
 def _events(run_dir, variant: str, name: str = "containers.jsonl") -> list[dict]:
     return [json.loads(x) for x in (run_dir / "variants" / variant / name).read_text().splitlines() if x.strip()]
 
 
 @pytest.fixture(scope="module")
-def oom_run(tmp_path_factory):
-    return _run(tmp_path_factory, "oom-short")
+def oom_run(runs):
+    return runs["oom-short"]
 
 
 def test_an_oom_kill_is_recorded_and_restarted_after_crashloop_backoff(oom_run):
@@ -170,8 +187,8 @@ def test_an_oom_kill_is_recorded_and_restarted_after_crashloop_backoff(oom_run):
 
 
 @pytest.fixture(scope="module")
-def probes_run(tmp_path_factory):
-    return _run(tmp_path_factory, "containers-short")
+def probes_run(runs):
+    return runs["containers-short"]
 
 
 def test_a_failing_liveness_probe_restarts_the_stuck_replica(probes_run):
@@ -197,8 +214,8 @@ def test_a_failing_readiness_probe_takes_the_replica_out_of_nginx_without_a_rest
 
 
 @pytest.fixture(scope="module")
-def rollout_run(tmp_path_factory):
-    return _run(tmp_path_factory, "rollout-short")
+def rollout_run(runs):
+    return runs["rollout-short"]
 
 
 def test_a_rolling_restart_replaces_every_replica_and_only_the_graceful_build_loses_nothing(rollout_run):

@@ -78,6 +78,7 @@ class RunSummary(Strict):
     scenario: str
     title: str
     run_dir: str
+    stack: str = ""  # where it ran: the backend, and the containers' limits and probes
     complete: bool
     stopped: dict | None
     variants_planned: list[str]

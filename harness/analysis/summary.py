@@ -144,6 +144,26 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
     return summary
 
 
+def stack_line(scenario: Scenario) -> str:
+    """One line on where the stack ran: local processes, or containers with their limits and probes."""
+    gw = scenario.gateway
+    gateway = f"nginx (max_fails {gw.max_fails}, fail_timeout {gw.fail_timeout_s} s, read timeout {gw.read_timeout_s:g} s)"
+    if scenario.backend == "local":
+        return f"local processes behind {gateway}"
+    c = scenario.containers
+    parts = [f"{k} {v}" for k, v in (("memory", f"{c.limits.memory_mb} MB" if c.limits.memory_mb else None),
+                                      ("cpus", c.limits.cpus), ("pids", c.limits.pids)) if v is not None]
+    if c.limits.go_memory_limit == "auto":
+        parts.append("GOMEMLIMIT 90 %")
+    for name, probe in (("liveness", c.liveness), ("readiness", c.readiness)):
+        if probe is not None:
+            parts.append(f"{name} {probe.path} every {probe.period_s:g} s, {probe.failure_threshold} failures")
+    parts.append(f"restart {c.restart.policy}, CrashLoopBackOff x{c.restart.backoff_factor:g}")
+    if c.rollout is not None:
+        parts.append(f"rolling restart in phase {c.rollout.phase}")
+    return f"Docker containers ({'; '.join(parts)}) behind {gateway}"
+
+
 def summarize(run_dir: Path) -> tuple[dict, dict[str, VariantData]]:
     scenario = records.scenario(run_dir)
     names = records.variants(run_dir)
@@ -159,6 +179,7 @@ def summarize(run_dir: Path) -> tuple[dict, dict[str, VariantData]]:
         "scenario": scenario.name,
         "title": scenario.title,
         "run_dir": str(run_dir),
+        "stack": stack_line(scenario),
         "complete": complete,
         "stopped": stopped,
         "variants_planned": planned,

@@ -202,6 +202,8 @@ def _crosscheck_note(v: dict) -> str:
 
 def markdown(summary: dict) -> str:
     lines = [f"## {summary['scenario']}: {summary['title']}", ""]
+    if summary.get("stack"):
+        lines += [f"Stack: {summary['stack']}", ""]
     if not summary["complete"]:
         lines += ["**INCOMPLETE RUN**: " + _fmt((summary.get("stopped") or {}).get("error", "the run did not finish")), ""]
     names = list(summary["variants"])
