@@ -236,3 +236,13 @@ def test_a_rolling_restart_replaces_every_replica_and_only_the_graceful_build_lo
     summary = json.loads((run_dir / "summary.json").read_text())["variants"]
     assert summary["fixed"]["client"]["errors_5xx"] == 0
     assert summary["buggy"]["client"]["endpoint"]["post-item"]["errors_5xx"] >= 1
+
+
+def test_a_named_image_that_is_here_is_used_without_a_pull(client):
+    from harness.stack.containers import images
+    tag, _ = images.ensure(client, ROOT / "bin" / "dependency", "dependency", "test")
+    client.images.get(tag).tag("example.test/dependency", "local")  # as if pulled before
+    try:
+        images.pulled(client, "example.test/dependency:local")  # no registry is asked: it is here
+    finally:
+        client.images.remove("example.test/dependency:local")

@@ -14,6 +14,8 @@ from pydantic import Field, model_validator
 from harness.scenario.parts import Name, Strict
 
 ProbePath = Annotated[str, Field(pattern=r"^/[A-Za-z0-9._~/-]{0,100}$")]
+# registry/name:tag or name@sha256:digest, as `docker pull` takes it
+ImageRef = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._/:-]{0,200}(@sha256:[0-9a-f]{64}|:[A-Za-z0-9._-]{1,128})$")]
 
 
 class Limits(Strict):
@@ -64,6 +66,9 @@ class Containers(Strict):
     restart: Restart = Restart()
     rollout: Rollout | None = None
     termination_grace_s: float = Field(10.0, ge=0, le=300)  # at the end of a run, before SIGKILL
+    # Published images instead of the ones built here (pulled when missing; needs a registry).
+    # Each must run the same program with the same flags: its entrypoint is that binary.
+    images: dict[Literal["refsvc", "dependency", "toxiproxy", "nginx"], ImageRef] = {}
 
     @model_validator(mode="after")
     def _kubernetes_rules(self) -> "Containers":

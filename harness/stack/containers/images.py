@@ -86,3 +86,15 @@ def ensure(client: docker.DockerClient, binary: Path, name: str, run_id: str) ->
         log = "".join(json.dumps(x) for x in e.build_log)[-2000:]
         raise StackError(f"Building the {name} image from {binary} failed: {e.msg}\n{log}") from None
     return tag, True
+
+
+def pulled(client: docker.DockerClient, ref: str) -> None:
+    """A published image (containers.images), pulled when it is not here yet."""
+    try:
+        client.images.get(ref)
+    except docker.errors.ImageNotFound:
+        try:
+            client.images.pull(ref)
+        except docker.errors.APIError as e:
+            raise StackError(f"The image {ref} (containers.images) is not here and could not be pulled: "
+                             f"{e.explanation or e}. Drop it from containers.images to use the image built here.") from None

@@ -107,10 +107,15 @@ class DockerStack(LocalStack):
     def _container(self, name: str, args: list[str], env: dict | None, nofile: int | None, logs: Path,
                    generation: int) -> engine.Container:
         kind = "refsvc" if name.startswith("replica-") else IMAGE_NAMES[name]
-        with self.journal.step("image", component=name, binary=args[0]):
-            tag, built = images.ensure(self.client, Path(args[0]), kind, self.run_id)
-        if built:
-            self.journal.write("image built", image=tag, binary=args[0])
+        if kind in self.settings.images:  # a published image the user named
+            tag = self.settings.images[kind]
+            with self.journal.step("image", component=name, image=tag):
+                images.pulled(self.client, tag)
+        else:
+            with self.journal.step("image", component=name, binary=args[0]):
+                tag, built = images.ensure(self.client, Path(args[0]), kind, self.run_id)
+            if built:
+                self.journal.write("image built", image=tag, binary=args[0])
         resources: dict = {}
         env = dict(env or {})
         if name.startswith("replica-"):
