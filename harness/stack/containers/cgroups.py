@@ -9,13 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
+PROC = Path("/proc")
 UNLIMITED_V1 = 1 << 60  # v1 reports "no limit" as a huge page-rounded number
 
 
-def _paths(pid: int, root: Path = ROOT) -> dict[str, Path]:
+def _paths(pid: int, root: Path = ROOT, proc: Path = PROC) -> dict[str, Path]:
     """controller -> the process's cgroup folder; "" holds the v2 unified one."""
     out = {}
-    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+    for line in (proc / str(pid) / "cgroup").read_text().splitlines():
         _, controllers, path = line.split(":", 2)
         for c in controllers.split(",") if controllers else [""]:
             base = root / c if c else (root / "unified" if (root / "unified").is_dir() and (root / "memory").is_dir() else root)
@@ -27,14 +28,14 @@ def _stat(path: Path) -> dict[str, int]:
     return {k: int(v) for k, v in (line.split() for line in path.read_text().splitlines() if line.strip())}
 
 
-def read(pid: int, container_id: str, root: Path = ROOT) -> dict | None:
+def read(pid: int, container_id: str, root: Path = ROOT, proc: Path = PROC) -> dict | None:
     """{mem_bytes, mem_limit_bytes (None: unlimited), cpu_s, periods, throttled_periods, throttled_s}; None when gone.
 
     A process that was just killed reads as the root cgroup (the whole machine's
     counters): only a cgroup whose path names the container counts.
     """
     try:
-        paths = _paths(pid, root)
+        paths = _paths(pid, root, proc)
         if "memory" in paths:  # v1
             mem, cpu = paths["memory"], paths.get("cpu") or paths["cpuacct"]
             if container_id not in str(mem) or container_id not in str(cpu):
