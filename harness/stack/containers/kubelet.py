@@ -162,10 +162,11 @@ class Kubelet:
 
     def _terminate(self, replica: str, c: engine.Container, grace_s: float) -> None:
         self.record(replica, "terminate", grace_s=grace_s)
+        pid = c.pid  # a restart in place reuses the container: only this process may be killed
         c.signal("SIGTERM")
 
         def kill_late() -> None:
-            if not self.halt.wait(grace_s) and c.alive() and self.stack.replica(replica) is c:
+            if not self.halt.wait(grace_s) and c.pid == pid and c.alive() and self.stack.replica(replica) is c:
                 self.record(replica, "kill")
                 c.signal("SIGKILL")
         self._spawn(kill_late, f"grace-{replica}")
