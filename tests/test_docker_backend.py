@@ -31,7 +31,7 @@ def client():
 
 
 def running(client, run_id: str) -> list[str]:
-    return [c.name for c in client.containers.list(filters={"label": f"{engine.RUN}={run_id}"})]
+    return [c["name"] for c in engine.listed(client, {engine.RUN: run_id}, running_only=True)]
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_after_sigkill_no_container_of_the_run_runs_10_s_later(tmp_path, client)
         before = running(client, run_dir.name)
         assert len(before) >= 5, before  # toxiproxy, dependency, two replicas, nginx
         # every process in every container listens on 127.0.0.1 only (host network: their sockets are the host's)
-        pids = {int(c.attrs["State"]["Pid"]) for c in client.containers.list(filters={"label": f"{engine.RUN}={run_dir.name}"})}
+        pids = {int(client.api.inspect_container(c["id"])["State"]["Pid"]) for c in engine.listed(client, {engine.RUN: run_dir.name})}
         found = listeners({p.pid for pid in pids for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]})
         assert found and all(addr.startswith("127.0.0.1:") for addrs in found.values() for addr in addrs), found
         proc.send_signal(signal.SIGKILL)
@@ -92,8 +92,7 @@ def test_after_sigkill_no_container_of_the_run_runs_10_s_later(tmp_path, client)
     finally:
         if proc.poll() is None:
             proc.kill()
-    left = client.containers.list(all=True, filters={"label": f"{engine.RUN}={run_dir.name}"})
-    assert left == [], "stopped containers are removed too"
+    assert engine.listed(client, {engine.RUN: run_dir.name}) == [], "stopped containers are removed too"
     assert (run_dir / "variants" / "fixed" / "logs" / "replica-a.log").exists(), "the reaper keeps their output"
 
 
@@ -199,6 +198,7 @@ def test_a_failing_liveness_probe_restarts_the_stuck_replica(probes_run):
     probes = [e for e in a[:kill] if e.startswith("liveness")]
     assert probes[-2:] == ["liveness-failed", "liveness-failed"], "failure_threshold 2, in a row"
     assert "terminate" in a[kill:] and "restart" in a[kill:]
+    assert a.count("exit") == a.count("liveness-kill"), "every exit was a liveness kill's (no stray SIGKILL of the next process)"
     assert "liveness-kill" not in [e["event"] for e in _events(run_dir, "liveness") if e["replica"] == "b"]
 
 

@@ -43,26 +43,34 @@ def logs_text(container) -> str:
         return ""
 
 
+def listed(client: docker.DockerClient, labels: dict[str, str] | list[str], running_only: bool = False) -> list[dict]:
+    """{id, name, labels} of the containers with these labels; one API call, so a container
+    another run removes meanwhile cannot fail it (the SDK's list() inspects each one after)."""
+    wanted = [f"{k}={v}" for k, v in labels.items()] if isinstance(labels, dict) else labels
+    found = client.api.containers(all=not running_only, filters={"label": wanted})
+    return [{"id": c["Id"], "name": c["Names"][0].lstrip("/"), "labels": c.get("Labels") or {}} for c in found]
+
+
 def remove(client: docker.DockerClient, labels: dict[str, str]) -> list[str]:
     """Force-remove every container with these labels, saving its output first; the names removed."""
     done = []
     try:
-        found = client.containers.list(all=True, filters={"label": [f"{k}={v}" for k, v in labels.items()]})
+        found = listed(client, labels)
     except (docker.errors.DockerException, requests.RequestException):
         return done
     for c in found:
-        log = c.labels.get(LOG)
-        if log:
-            try:
-                Path(log).parent.mkdir(parents=True, exist_ok=True)
-                Path(log).write_text(logs_text(c))
-            except OSError:
-                pass
+        log = c["labels"].get(LOG)
         try:
-            c.remove(force=True)
-            done.append(c.name)
+            if log:
+                Path(log).parent.mkdir(parents=True, exist_ok=True)
+                Path(log).write_bytes(client.api.logs(c["id"], stdout=True, stderr=True))
+            client.api.remove_container(c["id"], force=True)
+            done.append(c["name"])
         except docker.errors.NotFound:
-            pass
+            pass  # removed meanwhile
+        except OSError:
+            client.api.remove_container(c["id"], force=True)
+            done.append(c["name"])
         except docker.errors.APIError as e:
             if "already in progress" not in str(e):
                 raise
@@ -165,8 +173,8 @@ def sweep_orphans(client: docker.DockerClient) -> list[str]:
     """Remove containers of any run whose harness (pid and start time on the OWNER label) is gone."""
     from harness.stack.leftovers import started
     dead = set()
-    for c in client.containers.list(all=True, filters={"label": RUN}):
-        pid, _, start = c.labels.get(OWNER, "").partition(":")
+    for c in listed(client, [RUN]):
+        pid, _, start = c["labels"].get(OWNER, "").partition(":")
         if not pid.isdigit() or start == "None" or started(int(pid)) != float(start):
-            dead.add(c.labels[RUN])
+            dead.add(c["labels"][RUN])
     return [name for label in sorted(dead) for name in remove(client, {RUN: label})]
