@@ -96,6 +96,23 @@ def test_after_sigkill_no_container_of_the_run_runs_10_s_later(tmp_path, client)
     assert (run_dir / "variants" / "fixed" / "logs" / "replica-a.log").exists(), "the reaper keeps their output"
 
 
+def test_ctrl_c_stops_every_container_and_keeps_the_records(tmp_path, client):
+    proc = start(SHORT, tmp_path, "--backend", "docker", "--variant", "fixed")
+    try:
+        run_dir, _ = wait_for(tmp_path, proc, "load running", timeout=180)
+        time.sleep(2)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, out
+    assert engine.listed(client, {engine.RUN: run_dir.name}) == []
+    folder = run_dir / "variants" / "fixed"
+    assert (folder / "cgroups.jsonl").read_text() and (folder / "logs" / "replica-a.log").read_text()
+    assert json.loads((run_dir / "summary.json").read_text())["verdict"] == "incomplete"
+
+
 def test_no_engine_exits_2_with_how_to_get_one_and_starts_nothing(tmp_path):
     env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"}
     out = subprocess.run([sys.executable, "-m", "harness", "run", str(SHORT), "--backend", "docker",
