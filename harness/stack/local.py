@@ -237,25 +237,35 @@ class LocalStack:
         for attempt in range(1, PORT_TRIES + 1):
             port = free_port()
             args = argv(port)
-            proc = Proc(name, args, logs / f"{name}.log", env=env() if callable(env) else env, nofile=nofile, cwd=cwd,
-                        **options)  # user, stop_signal
+            proc = self._launch(name, args, logs, env() if callable(env) else env, nofile, cwd, **options)
             proc.ready = ready(port)
             self.procs[name] = proc
-            if self.registry:
-                self.registry.add(name, proc.pid)
             if wait_until(proc.ready, READY_TIMEOUT_S, proc):
                 return port
             tail = proc.tail()
-            proc.stop()
-            del self.procs[name]
-            if self.registry:
-                self.registry.remove(name, proc.pid)
+            code = self._discard(name)
             if "address already in use" in tail.lower() and attempt < PORT_TRIES:
                 self.journal.write("port taken, choosing again", "retry", process=name, port=port)
                 continue
-            status = f"exited with status {proc.returncode}" if proc.returncode is not None else f"did not answer within {READY_TIMEOUT_S:g} s"
+            status = f"exited with status {code}" if code is not None else f"did not answer within {READY_TIMEOUT_S:g} s"
             raise StackError(f"{name} {status}. Its log ({proc.log}) ends with:\n{tail}")
         raise AssertionError("unreachable")
+
+    def _launch(self, name: str, args: list[str], logs: Path, env: dict[str, str] | None, nofile: int | None,
+                cwd: Path | None, **options) -> Proc:
+        """One component as a local process (a backend of its own overrides this)."""
+        proc = Proc(name, args, logs / f"{name}.log", env=env, nofile=nofile, cwd=cwd, **options)  # user, stop_signal
+        if self.registry:
+            self.registry.add(name, proc.pid)
+        return proc
+
+    def _discard(self, name: str) -> int | None:
+        """Stop a component that did not come up; its exit status."""
+        proc = self.procs.pop(name)
+        proc.stop()
+        if self.registry:
+            self.registry.remove(name, proc.pid)
+        return proc.returncode
 
     def _proxy(self, name: str, upstream: str, replica: str, leg: str) -> str:
         with self.journal.step("create proxy", proxy=name, upstream=upstream):

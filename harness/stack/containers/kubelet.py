@@ -225,7 +225,7 @@ class Kubelet:
                     new.stop(0)
                     return  # a Deployment stalls here (progressDeadlineSeconds); the old one keeps serving
                 self.record(replica, "rollout", step="surge-ready", generation=gen)
-                self.stack.add_member(new.member)
+                self.stack.reload(surge=(new.member,))  # beside the old one for a moment
                 old = self.stack.promote(replica, new)
                 self.record(replica, "terminate", grace_s=r.termination_grace_s, old_container=old.container.name)
                 old.signal("SIGTERM")  # at the same moment as the Endpoints change, which the gateway sees later

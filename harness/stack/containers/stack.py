@@ -20,8 +20,8 @@ from typing import Callable
 
 import docker.types
 
-from harness.errors import ScenarioError, StackError
-from harness.host.procs import free_port, wait_until
+from harness.errors import ScenarioError
+from harness.host.procs import free_port
 from harness.record import folder as rf
 from harness.record.journal import Journal
 from harness.scenario.containers import Containers
@@ -29,7 +29,7 @@ from harness.stack import leftovers
 from harness.stack.containers import engine, images
 from harness.stack.containers.cgroups import read as read_cgroup
 from harness.stack.gateways import nginx
-from harness.stack.local import PORT_TRIES, READY_TIMEOUT_S, LocalStack
+from harness.stack.local import LocalStack
 from harness.stack.topology import Topology
 from harness.host.tools import Tools
 
@@ -82,27 +82,18 @@ class DockerStack(LocalStack):
         (self.folder / rf.LOGS).mkdir(parents=True, exist_ok=True)
         return self.folder / rf.LOGS / "reaper.log"
 
-    def _spawn(self, name: str, argv: Callable[[int], list[str]], ready: Callable[[int], Callable[[], bool]],
-               logs: Path, env=None, nofile: int | None = None, cwd: Path | None = None, **options) -> int:
-        if name == "postgres":
-            return super()._spawn(name, argv, ready, logs, env, nofile, cwd, **options)
-        for attempt in range(1, PORT_TRIES + 1):
-            port = free_port()
-            args = argv(port)
-            container = self._container(name, args, env() if callable(env) else env, nofile, logs, generation=1)
-            container.ready = ready(port)
-            self.procs[name] = container
-            if wait_until(container.ready, READY_TIMEOUT_S, container):
-                return port
-            tail = container.tail()
-            code = container.stop(0)
-            del self.procs[name]
-            if "address already in use" in tail.lower() and attempt < PORT_TRIES:
-                self.journal.write("port taken, choosing again", "retry", process=name, port=port)
-                continue
-            status = f"exited with status {code}" if code is not None else f"did not answer within {READY_TIMEOUT_S:g} s"
-            raise StackError(f"{name} (container) {status}. Its output ends with:\n{tail}")
-        raise AssertionError("unreachable")
+    def _launch(self, name: str, args: list[str], logs: Path, env: dict[str, str] | None, nofile: int | None,
+                cwd: Path | None, **options):
+        if name == "postgres":  # stays a local process
+            return super()._launch(name, args, logs, env, nofile, cwd, **options)
+        return self._container(name, args, env, nofile, logs, generation=1)
+
+    def _discard(self, name: str) -> int | None:
+        proc = self.procs[name]
+        if not isinstance(proc, engine.Container):
+            return super()._discard(name)
+        del self.procs[name]
+        return proc.stop(0)
 
     def _container(self, name: str, args: list[str], env: dict | None, nofile: int | None, logs: Path,
                    generation: int) -> engine.Container:
@@ -170,9 +161,10 @@ class DockerStack(LocalStack):
         (self.down.discard if ready else self.down.add)(member)
         self.reload()
 
-    def reload(self) -> None:
+    def reload(self, surge: tuple[str, ...] = ()) -> None:
+        """nginx's upstream group as it stands now (plus a surge member), re-read by the running nginx."""
         with self._gateway_lock:
-            nginx.write(self.topology.gateway, self.gateway_port, list(self.members.values()), self.folder / rf.NGINX,
+            nginx.write(self.topology.gateway, self.gateway_port, [*self.members.values(), *surge], self.folder / rf.NGINX,
                         frozenset(self.down), master=True)
             self.procs["nginx"].signal("SIGHUP")
             time.sleep(NGINX_RELOAD_S)
@@ -209,14 +201,6 @@ class DockerStack(LocalStack):
         for callback in self.on_move:
             callback(replica, info)
         return old
-
-    def add_member(self, address: str) -> None:
-        """Surge: the new container's proxy joins the group beside the old one for a moment."""
-        with self._gateway_lock:
-            members = [*self.members.values(), address]
-            nginx.write(self.topology.gateway, self.gateway_port, members, self.folder / rf.NGINX, frozenset(self.down), master=True)
-            self.procs["nginx"].signal("SIGHUP")
-            time.sleep(NGINX_RELOAD_S)
 
     def save(self) -> None:
         self.addresses["pids"] = {n: p.pid for n, p in self.procs.items()}
