@@ -201,7 +201,7 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
             sampler.targets[replica] = info["metrics"]
             if info.get("pprof"):
                 snaps.pprofs[replica] = info["pprof"]
-        getattr(stack, "on_move", []).append(moved)
+        stack.on_move.append(moved)
         rollout = scenario.containers.rollout
         rollout_at = scenario.phase(rollout.phase).start_s if rollout is not None else None
         snaps.start()

@@ -63,6 +63,7 @@ class LocalStack:
         self.cluster: postgres.Cluster | None = None
         self.members: dict[str, str] = {}
         self.gateway_port = 0
+        self.on_move: list[Callable[[str, dict], None]] = []  # told when a replica moves to new addresses (a rollout)
 
     # -- lifecycle -----------------------------------------------------------
     def __enter__(self) -> "LocalStack":

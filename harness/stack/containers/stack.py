@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable
 
 import docker.types
 
@@ -58,7 +57,6 @@ class DockerStack(LocalStack):
                        engine.OWNER: f"{os.getpid()}:{leftovers.started(os.getpid())}"}
         self.generation: dict[str, int] = {}
         self.down: set[str] = set()          # member addresses out of the upstream group (readiness)
-        self.on_move: list[Callable[[str, dict], None]] = []  # called when a rollout moves a replica
         self._gateway_lock = threading.Lock()
         self._reaper: subprocess.Popen | None = None
         self.kubelet = None
