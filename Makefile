@@ -7,6 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 TOXIPROXY_VERSION := 2.12.0
 TOXIPROXY := tools/toxiproxy-server-$(TOXIPROXY_VERSION)
+CADDY_VERSION := 2.11.9
+CADDY := tools/caddy-$(CADDY_VERSION)
 GO_SOURCES := $(shell find goservices -name '*.go' -o -name 'go.mod' -o -name 'go.sum')
 NAME ?= unclosed-body
 VARIANTS ?=
@@ -20,9 +22,9 @@ BASELINE_REF ?=
 JUNIT ?= reports/regress/junit.xml
 REPO ?=
 
-.PHONY: setup scenario catalogue calibrate regress test test-go test-py bench nginx postgres docker list clean
+.PHONY: setup scenario catalogue matrix calibrate regress test test-go test-py bench nginx haproxy postgres docker list clean
 
-setup: $(VENV)/.installed bin/refsvc $(TOXIPROXY) nginx postgres
+setup: $(VENV)/.installed bin/refsvc $(TOXIPROXY) nginx haproxy $(CADDY) postgres
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11+ is needed: install python3 and python3-venv." >&2; exit 1; }
@@ -47,6 +49,16 @@ $(TOXIPROXY):
 nginx:
 	@scripts/ensure-nginx
 
+# The other gateways (gateway.kind, --gateway): HAProxy from Debian, Caddy built from the Go module proxy (pinned).
+haproxy:
+	@scripts/ensure-deb haproxy haproxy
+
+$(CADDY):
+	@test -x "$(GO)" || { echo "Go is needed to build Caddy." >&2; exit 1; }
+	mkdir -p tools/.gobin
+	GOBIN=$(CURDIR)/tools/.gobin $(GO) install github.com/caddyserver/caddy/v2/cmd/caddy@v$(CADDY_VERSION)
+	mv tools/.gobin/caddy $@
+
 # The PostgreSQL server binaries, for scenarios with a database (db-pool-leak); its service is never started.
 postgres:
 	@scripts/ensure-postgres
@@ -58,10 +70,15 @@ docker:
 BACKEND ?=
 scenario: setup
 	@if [ "$(BACKEND)" = docker ] || { [ -z "$(BACKEND)" ] && grep -qs '^backend: docker' scenarios/$(NAME).yaml; }; then scripts/ensure-docker; fi
-	$(BIN)/gatewaylab run $(NAME) $(if $(VARIANTS),--variant $(VARIANTS)) $(if $(BACKEND),--backend $(BACKEND))
+	$(BIN)/gatewaylab run $(NAME) $(if $(VARIANTS),--variant $(VARIANTS)) $(if $(BACKEND),--backend $(BACKEND)) $(if $(GATEWAY),--gateway $(GATEWAY))
 
 catalogue: setup docker
 	$(BIN)/gatewaylab catalogue $(if $(filter all,$(VARIANTS)),--all-variants)
+
+# The gateway matrix: the scenarios about the gateway's view behind nginx, HAProxy and Caddy (GATEWAY=haproxy for one).
+GATEWAY ?=
+matrix: setup
+	$(BIN)/gatewaylab catalogue --gateway $(or $(GATEWAY),all) $(if $(filter all,$(VARIANTS)),--all-variants)
 
 # Each variant RUNS times; per expectation the measured range, passes and margin (SAVE=1: scenarios/calibration/NAME.json).
 calibrate: setup

@@ -1,3 +1,3 @@
-"""gatewaylab: reproduce how Go services fail behind an nginx gateway."""
+"""gatewaylab: reproduce how Go services fail behind an API gateway (nginx, HAProxy or Caddy)."""
 
 __version__ = "0.1.0"

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from harness.analysis import gateway, records
+from harness.analysis.gateways import nginx as gateway
 from harness.analysis.gateway import bypass, crosscheck
 from harness.analysis.replica import slope
 from harness.scenario import Gateway
@@ -67,7 +67,7 @@ ERRLOG = """\
 def test_error_log_and_episodes(tmp_path):
     (tmp_path / "nginx").mkdir()
     (tmp_path / "nginx" / "error.log").write_text(ERRLOG)
-    errors = records.error_log(tmp_path)
+    errors = gateway.error_log(tmp_path)
     assert list(errors["kind"]) == ["timeout", "disabled", "disabled", "disabled", "no_live_upstreams"]
     assert errors["t"].iloc[0] == pytest.approx(pd.Timestamp("2026-11-27 10:00:05", tz="UTC").timestamp())
     eps = gateway.episodes(errors, AMAP, fail_timeout_s=10)

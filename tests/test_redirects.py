@@ -10,6 +10,7 @@ from harness.cli import catalogue
 from harness.drive import load as load_mod
 from harness import scenario as sc
 from harness.analysis import records
+from harness.analysis.gateways import nginx as nginx_records
 from harness.analysis.client import client, public_origin, redirect_target, rewritten_redirects
 from harness.errors import ScenarioError
 from harness.scenario import Endpoint, Gateway, Load
@@ -116,7 +117,7 @@ def test_records_read_location_and_tolerate_old_runs(tmp_path):
             "upstream_location": "", "location": ""},
            {"msec": "1.3", "rid": "r4", "method": "GET", "uri": "/a", "status": "200", "request_time": "0.001"}]
     (tmp_path / "nginx" / "access.log").write_text("".join(json.dumps(r) + "\n" for r in log))
-    assert rewritten_redirects(records.access(tmp_path)) == 1
+    assert rewritten_redirects(nginx_records.access(tmp_path)) == 1
 
 
 def test_one_liner_names_rejections_and_wrong_redirects():

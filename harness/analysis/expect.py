@@ -64,7 +64,7 @@ def no_data_reason(summary: dict, path: str) -> str:
     if parts[0] == "sampling":
         return "no sample at all was taken during the load"
     if parts[0] == "gateway" and parts[1] == "error_log":
-        return "nginx's error log was not read"
+        return "the gateway's log was not read"
     return "the run recorded no value for it"
 
 

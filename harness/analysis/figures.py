@@ -42,7 +42,8 @@ ReplicaFigures = _figures(
     accept_error=(str | None, None), has_pprof=(bool, False), has_leakwatch=(bool, False),
 )
 GatewayFigures = _figures("GatewayFigures", GATEWAY_METRICS, requests=(int, 0), error_log=(Counts, {}),
-                          error_log_read=(bool, False))
+                          error_log_read=(bool, False), kind=(str, "nginx"),
+                          state_samples=(int, 0), state_out_samples=(int, 0))
 BypassFigures = _figures("BypassFigures", BYPASS_METRICS, unseen=(int, 0))
 CrosscheckFigures = _figures(
     "CrosscheckFigures", CROSSCHECK_METRICS, locust_requests=(int, 0), access_log_requests=(int, 0), matched=(int, 0),

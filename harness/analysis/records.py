@@ -55,50 +55,6 @@ def toxics(folder: Path) -> pd.DataFrame:
     return pd.DataFrame(read_jsonl(folder / rf.TOXICS), columns=["t", "offset_s", "action", "toxic", "proxy", "type", "ok", "error"])
 
 
-def access(folder: Path) -> pd.DataFrame:
-    """nginx's view: one row per client request, $upstream_* still as lists."""
-    rows = read_jsonl(folder / rf.ACCESS_LOG)
-    df = pd.DataFrame(rows, columns=["msec", "rid", "method", "uri", "status", "request_time", "upstream_addr",
-                                     "upstream_status", "upstream_response_time", "upstream_connect_time",
-                                     "upstream_header_time", "upstream_location", "location"])
-    df["end"] = df["msec"].astype(float)
-    df["status"] = df["status"].astype(int)
-    df["request_time"] = df["request_time"].astype(float)
-    return df
-
-
-_ERR = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(\w+)\] \d+#\d+: (?:\*\d+ )?(.*)$")
-_UPSTREAM = re.compile(r'upstream: "[a-z]+://([^/"]+)')
-_KINDS = (
-    ("temporarily disabled", "disabled"),
-    ("no live upstreams", "no_live_upstreams"),
-    ("timed out", "timeout"),
-    ("Connection refused", "refused"),
-    ("prematurely closed", "premature_close"),
-    ("reset by peer", "reset"),
-    ("Broken pipe", "broken_pipe"),
-    ("request body is buffered to a temporary file", "body_buffered"),
-    ("invalid header", "invalid_header"),
-)
-
-
-def error_log(folder: Path) -> pd.DataFrame:
-    """nginx error log lines -> t (UTC epoch, 1 s resolution), level, kind, upstream addr."""
-    path = folder / rf.ERROR_LOG
-    rows = []
-    text = path.read_text(errors="replace") if path.exists() else ""
-    for line in text.splitlines():
-        m = _ERR.match(line)
-        if not m:
-            continue
-        stamp, level, msg = m.groups()
-        t = timegm(pd.Timestamp(stamp.replace("/", "-")).timetuple())  # nginx runs with TZ=UTC
-        kind = next((k for needle, k in _KINDS if needle in msg), "other")
-        up = _UPSTREAM.search(msg)
-        rows.append({"t": float(t), "level": level, "kind": kind, "upstream": up.group(1) if up else None, "message": msg})
-    return pd.DataFrame(rows, columns=["t", "level", "kind", "upstream", "message"])
-
-
 _ACCEPT = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) http: Accept error: (.*)$")
 
 

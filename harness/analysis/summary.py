@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.record import capture
-from harness.analysis import containers, gateway, leaks, records
+from harness.analysis import containers, gateway, gateways, leaks, records
 from harness.analysis.expect import check, expectations
 from harness.analysis import stacks as stacks_mod
 from harness.record.journal import read as read_journal
@@ -39,6 +39,7 @@ class VariantData:
     episodes: pd.DataFrame
     toxics: pd.DataFrame
     addr_to_replica: dict[str, str]
+    log_read: bool = True
 
     @property
     def t0(self) -> float:
@@ -52,13 +53,11 @@ def load_variant(run_dir: Path, variant: str, scenario: Scenario) -> VariantData
     folder = RunFolder(run_dir).variant(variant)
     stack = records.stack(folder)
     amap = gateway.addr_map(stack)
-    access = records.access(folder)
-    errors = records.error_log(folder)
+    view = gateways.read(folder, amap, scenario.gateway)
     return VariantData(
         name=variant, folder=folder, meta=records.meta(folder), requests=records.requests(folder),
-        samples=records.samples(folder), access=access, attempts=gateway.attempts(access, amap, scenario.gateway),
-        errors=errors, episodes=gateway.episodes(errors, amap, scenario.gateway.fail_timeout_s),
-        toxics=records.toxics(folder), addr_to_replica=amap,
+        samples=records.samples(folder), access=view.access, attempts=view.attempts, errors=view.errors,
+        episodes=view.episodes, toxics=records.toxics(folder), addr_to_replica=amap, log_read=view.log_read,
     )
 
 
@@ -104,7 +103,9 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
             "ejection_episodes": len(data.episodes),
             "rewritten_redirects": rewritten_redirects(reqs),
             "error_log": {k: int(v) for k, v in data.errors["kind"].value_counts().items()},
-            "error_log_read": (data.folder / rf.ERROR_LOG).exists(),
+            "error_log_read": data.log_read,
+            "kind": scenario.gateway.kind,
+            **gateways.agreement(data.folder, data.episodes, data.addr_to_replica, scenario.gateway),
         },
         "bypass": bypass(data.requests, att, slow_ms),
         "crosscheck": crosscheck(data.requests, reqs),
@@ -144,10 +145,22 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
     return summary
 
 
+def gateway_line(gw) -> str:
+    """The gateway and its passive check, so nobody takes one gateway's figures for another's."""
+    if gw.kind == "haproxy":
+        check = (f"observe layer7, error-limit {gw.max_fails} consecutive, on-error {gw.haproxy.on_error}, "
+                 f"re-checked every {gw.fail_timeout_s} s by {gw.haproxy.check.upper()} while down" if gw.max_fails else "no observing")
+    elif gw.kind == "caddy":
+        extra = f", unhealthy_latency {gw.caddy.unhealthy_latency_ms} ms" if gw.caddy.unhealthy_latency_ms else ""
+        check = f"passive max_fails {gw.max_fails} within fail_duration {gw.fail_timeout_s} s{extra}" if gw.max_fails else "no passive check"
+    else:
+        check = f"max_fails {gw.max_fails}, fail_timeout {gw.fail_timeout_s} s"
+    return f"{gw.kind} ({check}, read timeout {gw.read_timeout_s:g} s, retries on {' '.join(gw.proxy_next_upstream)})"
+
+
 def stack_line(scenario: Scenario) -> str:
     """One line on where the stack ran: local processes, or containers with their limits and probes."""
-    gw = scenario.gateway
-    gateway = f"nginx (max_fails {gw.max_fails}, fail_timeout {gw.fail_timeout_s} s, read timeout {gw.read_timeout_s:g} s)"
+    gateway = gateway_line(scenario.gateway)
     if scenario.backend == "local":
         return f"local processes behind {gateway}"
     c = scenario.containers

@@ -27,7 +27,7 @@ def one_liner(v: dict) -> str:
     b = v["bypass"]
     parts = []
     if episodes:
-        parts.append(f"max_fails ejected it ({episodes} episode{'s' if episodes > 1 else ''})")
+        parts.append(f"the passive check ejected it ({episodes} episode{'s' if episodes > 1 else ''})")
     elif counted:
         parts.append(f"{counted} failures counted, never ejected")
     if v["gateway"].get("no_live_upstreams"):
@@ -60,7 +60,8 @@ def rows(summary: dict, report: Path) -> list[dict]:
         trends = {r: f.get("goroutine_trend") for r, f in v["replicas"].items()}
         left = {r: f.get("goroutines_left") for r, f in v["replicas"].items()}
         out.append({
-            "scenario": summary["scenario"], "variant": name, "verdict": v["verdict"],
+            "scenario": summary["scenario"], "variant": name, "gateway": v["gateway"].get("kind", "nginx"),
+            "verdict": v["verdict"],
             "errors": {k: n for k, n in v["client"]["status"].items() if k == "0" or k >= "4"},
             "p99_ms": v["client"]["p99_ms"], "goroutine_trend": trends, "goroutines_left": left,
             "ejections": sum(f.get("ejection_episodes") or 0 for f in v["replicas"].values()),

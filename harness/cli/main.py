@@ -23,10 +23,12 @@ from harness.host.tools import ROOT
 from harness.record.folder import stamped
 from harness.cli import terminal
 from harness.record import folder as rf
+from harness.stack import gateways
+from harness.stack.gateways import KINDS as GATEWAY_KINDS
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gatewaylab", description="Reproduce how Go services fail behind an nginx gateway.")
+    p = argparse.ArgumentParser(prog="gatewaylab", description="Reproduce how Go services fail behind an API gateway (nginx, HAProxy, Caddy).")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a scenario and write its report")
     run.add_argument("name", help="scenario name (see `gatewaylab list`) or path to a scenario YAML file")
@@ -38,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--backend", choices=("local", "docker"),
                      help="where the stack runs: local processes, or containers of the local Docker engine "
                           "(default: the scenario's `backend`, else local)")
+    run.add_argument("--gateway", choices=GATEWAY_KINDS,
+                     help="the gateway in front of the replicas (default: the scenario's gateway.kind, else nginx)")
     run.add_argument("--deadline", type=float, metavar="SECONDS",
                      help="stop the whole run after this long (default: each variant's load + 80 s)")
     rep = sub.add_parser("report", help="rebuild the report of a run or comparison folder, running nothing")
@@ -49,6 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     cat = sub.add_parser("catalogue", help="run every scenario's default variants; one summary table")
     cat.add_argument("--all-variants", action="store_true", help="every variant, not only the defaults")
     cat.add_argument("--reports", type=Path, default=ROOT / "reports", help="where run folders go (default: reports/)")
+    cat.add_argument("--gateway", choices=(*GATEWAY_KINDS, "all"),
+                     help="the gateway matrix: the scenarios about the gateway's view behind this gateway (or all), one table")
     cat.add_argument("--from", dest="runs", nargs="+", type=Path, metavar="RUN_DIR",
                      help="build the table from these run folders instead of running anything")
     cal = sub.add_parser("calibrate", help="run a scenario N times; per expectation the measured range, passes and margin")
@@ -135,7 +141,7 @@ def _list() -> int:
 
 
 def _run(args) -> int:
-    scenario = scenarios.on_backend(scenarios.load(args.name), args.backend)
+    scenario = scenarios.on_gateway(scenarios.on_backend(scenarios.load(args.name), args.backend), args.gateway)
     wanted = [v.strip() for item in (args.variant or []) for v in item.split(",") if v.strip()]
     variants = scenarios.pick_variants(scenario, wanted or None)
     if args.deadline is not None and not 0 < args.deadline <= 86400:
@@ -158,6 +164,7 @@ def _run_one(scenario, variants: list[str], reports: Path, deadline: float | Non
     from harness.host import tools
 
     found = tools.find()
+    gateways.check(scenario, variants)  # a setting the gateway cannot express, or no gateway: exit 2 now
     if scenario.database is not None:
         from harness.stack import postgres
         postgres.check()  # a missing PostgreSQL stops the run before anything starts
@@ -190,11 +197,17 @@ def _catalogue(args) -> int:
     from harness.report import build
 
     rows = []
+    if args.gateway and not args.runs:
+        from harness.cli import matrix
+        return matrix.run(args.gateway, args.all_variants, args.reports, _run_one)
     if args.runs:
         for run_dir in args.runs:
             summary, html = build.write(run_dir)
             rows += catalogue.rows(summary, html)
         code = 0 if all(r["verdict"] == "pass" for r in rows) else 1
+        if args.gateway:
+            from harness.cli import matrix
+            return matrix.finish(rows, args.reports, code)
     else:
         loaded = [scenarios.load(n) for n in scenarios.available()]  # all valid before anything starts
         code = 0

@@ -21,7 +21,7 @@ class Tools:
     dependency: Path
 
 
-def _nginx() -> Path:
+def find_nginx() -> Path:
     found = shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
     )
@@ -42,7 +42,7 @@ def _built(path: Path, what: str) -> Path:
 
 def find() -> Tools:
     return Tools(
-        nginx=_nginx(),
+        nginx=find_nginx(),
         toxiproxy=_built(ROOT / "tools" / f"toxiproxy-server-{TOXIPROXY_VERSION}", f"The Toxiproxy server v{TOXIPROXY_VERSION}"),
         refsvc=_built(ROOT / "bin" / "refsvc", "The reference service"),
         dependency=_built(ROOT / "bin" / "dependency", "The dependency service"),

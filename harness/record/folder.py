@@ -5,8 +5,10 @@
       scenario.yaml     the scenario as resolved when the run started
       journal.jsonl     every step with its time and outcome
       variants/<v>/     meta.json, stack.json, requests.jsonl, samples.jsonl, toxics.jsonl,
-                        goroutines/, nginx/ (access.log, error.log), logs/, locust/ (load.json), capture/,
-                        containers.jsonl, cgroups.jsonl (the container backend)
+                        goroutines/, the gateway's folder: nginx/ (access.log, error.log), haproxy/
+                        (haproxy.cfg; its log is logs/haproxy.log) or caddy/ (caddy.json, caddy.log),
+                        gateway.jsonl (the gateway's own view of its members, where it has an API),
+                        logs/, locust/ (load.json), capture/, containers.jsonl, cgroups.jsonl (the container backend)
       summary.json, summary.md, report.html   (rebuilt from the rest at any time)
 
 Records are plain files written as they happen, so a run cut short (Ctrl-C,
@@ -45,8 +47,7 @@ SAMPLES = "samples.jsonl"
 TOXICS = "toxics.jsonl"
 GOROUTINES = "goroutines"
 NGINX = "nginx"
-ACCESS_LOG = "nginx/access.log"
-ERROR_LOG = "nginx/error.log"
+GATEWAY_STATE = "gateway.jsonl"
 LOGS = "logs"
 LOCUST = "locust"
 CAPTURE = "capture"

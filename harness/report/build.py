@@ -57,7 +57,7 @@ def table_rows(summary: dict) -> list[tuple[str, list[str]]]:
           for key in sorted({k for v in vs for k in v["client"].get("endpoint", {})})
           if len({k for v in vs for k in v["client"].get("endpoint", {})}) > 1],
         *_redirect_rows(vs),
-        ("retried by nginx", [_fmt(v["gateway"]["retried_requests"]) for v in vs]),
+        ("retried by the gateway", [_fmt(v["gateway"]["retried_requests"]) for v in vs]),
         ("no live upstreams", [_fmt(v["gateway"]["no_live_upstreams"]) for v in vs]),
         ("bypass figure", [f"{v['bypass']['figure']:.0%} ({v['bypass']['bypassed']} of {v['bypass']['bad_requests']} bad)" for v in vs]),
     ]
@@ -189,11 +189,12 @@ def flat_notes(v: dict) -> list[str]:
 
 def _crosscheck_note(v: dict) -> str:
     c = v["crosscheck"]
-    parts = [f"{c['matched']} of {c['locust_requests']} client requests found in nginx's access log"]
+    kind = v["gateway"].get("kind", "nginx")
+    parts = [f"{c['matched']} of {c['locust_requests']} client requests found in {kind}'s access log"]
     if c["missing_in_access_log"]:
         parts.append(f"MISMATCH: {c['missing_in_access_log']} answered requests missing from the access log (e.g. {c['missing_examples']})")
     if c["connection_errors_not_logged"]:
-        parts.append(f"{c['connection_errors_not_logged']} connection errors never reached nginx")
+        parts.append(f"{c['connection_errors_not_logged']} connection errors never reached {kind}")
     if c["unexpected_in_access_log"]:
         parts.append(f"{c['unexpected_in_access_log']} access-log entries the client did not record (statuses {c['unexpected_statuses']}; "
                      "499 = cut off when the load stopped)")

@@ -114,7 +114,7 @@ def timeline(variants: list[VariantData], phases: list[tuple[str, float, float]]
         handles = {lab: h for ax in axes[r, :] for h, lab in zip(*ax.get_legend_handles_labels())}
         if handles:
             axes[r, -1].legend(handles.values(), handles.keys(), fontsize=7, loc="upper right")
-    fig.text(0.01, 0.005, f"slow: a good status after >= {slow_ms:g} ms;  lavender: toxic active;  hatched: nginx marked the replica down (ejection episode, replica's colour);  "
+    fig.text(0.01, 0.005, f"slow: a good status after >= {slow_ms:g} ms;  lavender: toxic active;  hatched: the gateway kept the replica out (ejection episode, replica's colour);  "
              "dotted: phase starts", fontsize=8, color="#555")
     fig.tight_layout(rect=(0, 0.015, 1, 1))
     buf = io.BytesIO()

@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-
 from rich.console import Console
 from rich.live import Live
 from rich.text import Text
@@ -28,6 +27,7 @@ from harness.record.capture import CAPTURE_S, Capture
 from harness.record.sampler import Sampler
 from harness.scenario import Scenario, ScenarioError, UserService
 from harness.record.snapshots import Snapshots
+from harness.stack import gateways
 from harness.stack.backends import open_stack
 from harness.host.tools import Tools
 from harness.stack.topology import build
@@ -194,6 +194,7 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
         sampler = Sampler({n: r["metrics"] for n, r in replicas.items()}, scenario.sampling.interval_s,
                           folder / rf.SAMPLES)
         sampler.start()
+        poller = gateways.poller(stack, scenario.sampling.interval_s, folder / rf.GATEWAY_STATE)
         stack.watch(scenario.sampling.interval_s)
         snaps = Snapshots({n: r["pprof"] for n, r in replicas.items() if r.get("pprof")}, folder / rf.GOROUTINES, journal)
 
@@ -210,7 +211,7 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
         capture = Capture(capture_kinds or (), stack, folder / rf.CAPTURE, journal)
         injector = faults.Injector(stack, faults.schedule(scenario, topology), folder / rf.TOXICS)
         tail = RequestTail(folder / rf.REQUESTS)
-        meta: dict = {"variant": variant, "seed": seed, "backend": scenario.backend,
+        meta: dict = {"variant": variant, "seed": seed, "backend": scenario.backend, "gateway": scenario.gateway.kind,
                       "replicas": {r.name: f"service {r.service.name}" if r.service else r.variant for r in topology.replicas}}
         deaths: list[dict] = []
         meta["deaths"] = deaths
@@ -284,6 +285,7 @@ def run_variant(scenario: Scenario, variant: str, tools: Tools, folder: Path, jo
             if injector.pending or injector.active:
                 injector.clear(time.time() - meta.get("t0", time.time()))
             sampler.stop()
+            poller.stop()
             meta.setdefault("t_end", time.time())
             (folder / rf.META).write_text(json.dumps(meta, indent=2))
 

@@ -52,6 +52,15 @@ def on_backend(scenario: Scenario, backend: str | None) -> Scenario:
     return _validated({**scenario.model_dump(mode="json"), "backend": backend}, f"{scenario.name} with --backend {backend}")
 
 
+def on_gateway(scenario: Scenario, kind: str | None) -> Scenario:
+    """The scenario behind another gateway (--gateway), validated again."""
+    if kind is None or kind == scenario.gateway.kind:
+        return scenario
+    data = scenario.model_dump(mode="json")
+    data["gateway"]["kind"] = kind
+    return _validated(data, f"{scenario.name} with --gateway {kind}")
+
+
 def _validated(data: dict, source: str) -> Scenario:
     try:
         return Scenario.model_validate(data)

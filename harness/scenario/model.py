@@ -33,6 +33,8 @@ class Variant(Strict):
     containers: dict[str, Any] = {}  # merged one level deep: limits, liveness, readiness, restart, rollout
     toxics: list[Toxic] | None = None
     expect: list[Expectation] = []
+    # Behind another gateway the expectations may differ: expect_on.<kind> replaces `expect` there.
+    expect_on: dict[Literal["nginx", "haproxy", "caddy"], list[Expectation]] = {}
     # none: the default leak checks must hold; expected: at least one of them must fire
     # (the variant reproduces a leak); pile-up: goroutines pile up while a fault lasts and
     # are released after it, so only what stays after the drain is checked (not the trend,
@@ -155,6 +157,9 @@ class Scenario(Strict):
         if needs and self.backend != "docker":
             raise ValueError(f"containers sets {', '.join(needs)}, which only the docker backend can honour: "
                              "set `backend: docker` (or pass --backend docker)")
+        if self.backend == "docker" and self.gateway.kind != "nginx":
+            raise ValueError(f"gateway.kind {self.gateway.kind}: the docker backend runs nginx only so far "
+                             "(its readiness and rollouts reload nginx); use backend: local for other gateways")
         rollout = self.containers.rollout
         if rollout is not None and rollout.phase not in {p.name for p in self.phases}:
             raise ValueError(f"containers.rollout names phase {rollout.phase!r}; phases are {sorted(p.name for p in self.phases)}")
@@ -167,7 +172,7 @@ class Scenario(Strict):
     def resolve(self, variant: str) -> "Scenario":
         """The scenario as `variant` runs it: its overrides applied, validated."""
         v = self.variants[variant]
-        if not v.overrides():
+        if not v.overrides() and not v.expect_on:
             return self
         data = self.model_dump(mode="json")
         data["service"].update(v.service)
@@ -181,6 +186,10 @@ class Scenario(Strict):
         data["service"]["params"] = {**data["service"]["params"], **v.params}
         plain = v.model_dump(mode="json")
         plain.update(params={}, service={}, gateway={}, load={}, containers={}, toxics=None)  # applied: the resolved model holds them
+        kind = data["gateway"].get("kind", "nginx")
+        if kind in v.expect_on:  # the expectations of the gateway it runs behind
+            plain["expect"] = plain["expect_on"][kind]
+        plain["expect_on"] = {}
         data["variants"] = {variant: plain}
         data["default_variants"] = [variant]
         data["regress"] = {}  # names variants the resolved scenario no longer has

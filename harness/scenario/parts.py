@@ -42,7 +42,32 @@ class Service(Strict):
     nofile: int | None = Field(None, ge=32, le=1_048_576)
 
 
+Status = Annotated[int, Field(ge=400, le=599)]
+
+
+class Haproxy(Strict):
+    """Settings only HAProxy has (gateway.haproxy); the common ones map as stack/gateways/haproxy.py says."""
+    # What max_fails consecutive errors seen by `observe layer7` do. HAProxy's default is fail-check;
+    # mark-down is the one that acts like nginx's max_fails.
+    on_error: Literal["fastinter", "fail-check", "sudden-death", "mark-down"] = "mark-down"
+    # The active check that brings a marked-down server back: a TCP connect (HAProxy's default), or GET /healthz.
+    check: Literal["tcp", "http"] = "tcp"
+    inter_s: float = Field(2, gt=0, le=60)  # active-check interval while the server is up
+    rise: int = Field(1, ge=1, le=10)       # passed checks to come back (checked every fail_timeout_s while down)
+    fall: int = Field(3, ge=1, le=10)       # failed active checks to go down
+
+
+class Caddy(Strict):
+    """Settings only Caddy has (gateway.caddy)."""
+    # Statuses counted as failures besides the http_<code> listed in proxy_next_upstream.
+    unhealthy_status: list[Status] = []
+    # A response whose headers took this long or longer is a failure: a check nginx and HAProxy do not have.
+    unhealthy_latency_ms: int | None = Field(None, ge=1, le=600_000)
+
+
 class Gateway(Strict):
+    # Which gateway; nginx unless the scenario or --gateway says otherwise.
+    kind: Literal["nginx", "haproxy", "caddy"] = "nginx"
     max_fails: int = Field(3, ge=0, le=100)
     fail_timeout_s: int = Field(10, ge=1, le=3600)
     proxy_next_upstream: list[Literal[NEXT_UPSTREAM]] = ["error", "timeout"]  # type: ignore[valid-type]
@@ -60,6 +85,8 @@ class Gateway(Strict):
     forwarded_proto: bool = False  # proxy_set_header X-Forwarded-Proto <public_scheme>
     forwarded_host: bool = False   # proxy_set_header X-Forwarded-Host $host
     proxy_redirect: Literal["default", "off"] = "default"
+    haproxy: Haproxy = Haproxy()
+    caddy: Caddy = Caddy()
 
     @field_validator("proxy_next_upstream")
     @classmethod

@@ -16,7 +16,7 @@ import requests
 import toxiproxy.api
 from toxiproxy import Toxiproxy
 
-from harness.stack.gateways import nginx
+from harness.stack import gateways
 from harness.stack import postgres
 from harness.errors import StackError
 from harness.record.journal import Journal
@@ -136,18 +136,7 @@ class LocalStack:
             for r in self.topology.replicas
         ]
         self.members = {r.name: m for r, m in zip(self.topology.replicas, members)}  # replica -> its member address
-        with self.journal.step("start nginx"):
-            prefix = self.folder / rf.NGINX
-            prefix.mkdir(parents=True, exist_ok=True)
-
-            def argv(p: int) -> list[str]:
-                self.gateway_port = p
-                conf = nginx.write(self.topology.gateway, p, members, prefix, master=self.NGINX_MASTER)
-                return [str(self.tools.nginx), "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")]
-
-            port = self._spawn("nginx", argv, lambda p: answers(f"http://127.0.0.1:{p}{nginx.HEALTH_PATH}"), logs,
-                               env={"TZ": "UTC"})  # error-log times in UTC, like every other record
-            self.addresses["gateway"] = f"127.0.0.1:{port}"
+        gateways.start(self, logs)
         self.addresses["pids"] = {name: p.pid for name, p in self.procs.items()}
         (self.folder / rf.STACK).write_text(json.dumps(self.addresses, indent=2))
 

@@ -7,10 +7,13 @@ entry per attempt); the error log is at `warn`, the level at which nginx says
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 from harness.scenario import Gateway
+from harness.stack.gateways import Launch
 
+KIND = "nginx"
 UPSTREAM = "app"
 HEALTH_PATH = "/__gatewaylab/health"
 
@@ -125,3 +128,27 @@ def write(gw: Gateway, listen_port: int, servers: list[str], prefix: Path, down:
     tmp.write_text(render(gw, listen_port, servers, prefix, down, master))
     tmp.replace(conf)
     return conf
+
+
+def binary() -> Path:
+    from harness.host.tools import find_nginx
+    return find_nginx()
+
+
+def version() -> str:
+    out = subprocess.run([str(binary()), "-v"], capture_output=True, text=True, timeout=10).stderr
+    return out.strip().rsplit("/", 1)[-1].split()[0] if "/" in out else "?"
+
+
+def refusals(gw: Gateway) -> list[str]:
+    return []  # the common settings are nginx's own vocabulary
+
+
+def launch(gw: Gateway, port: int, members: dict[str, str], prefix: Path, program: Path, master: bool = False) -> Launch:
+    conf = write(gw, port, list(members.values()), prefix, master=master)
+    return Launch(argv=[str(program), "-p", str(prefix), "-c", str(conf), "-e", str(prefix / "error.log")],
+                  health_url=f"http://127.0.0.1:{port}{HEALTH_PATH}", conf=conf)
+
+
+def state(admin: str) -> list[dict]:
+    return []  # open-source nginx has no API for its upstream state: its error log says it
