@@ -24,6 +24,7 @@ import socket
 from pathlib import Path
 
 from harness.errors import ToolMissing
+from harness.host.procs import free_port
 from harness.scenario import Gateway
 from harness.stack.gateways import Launch
 
@@ -67,7 +68,7 @@ def refusals(gw: Gateway) -> list[str]:
     return out
 
 
-def render(gw: Gateway, port: int, members: dict[str, str], prefix: Path) -> str:
+def render(gw: Gateway, port: int, members: dict[str, str], admin: str) -> str:
     h = gw.haproxy
     listed = [] if "off" in gw.proxy_next_upstream else gw.proxy_next_upstream
     retry_on = [k for item in listed for k in RETRY_ON.get(item, [])] or ["none"]
@@ -82,7 +83,8 @@ def render(gw: Gateway, port: int, members: dict[str, str], prefix: Path) -> str
         "global",
         "    log stdout format iso local0 info",
         "    maxconn 4096",
-        f"    stats socket {prefix}/admin.sock mode 600 level admin",
+        # On loopback TCP: a unix socket's path in a run folder can pass the 97-byte limit.
+        f"    stats socket ipv4@{admin} level admin",
         "defaults",
         "    mode http",
         "    log global",
@@ -111,17 +113,17 @@ def render(gw: Gateway, port: int, members: dict[str, str], prefix: Path) -> str
 
 def launch(gw: Gateway, port: int, members: dict[str, str], prefix: Path, program: Path) -> Launch:
     conf = prefix / "haproxy.cfg"
-    conf.write_text(render(gw, port, members, prefix))
+    admin = f"127.0.0.1:{free_port()}"
+    conf.write_text(render(gw, port, members, admin))
     # -db: foreground, no daemon; -W off: one process, our direct child.
     return Launch(argv=[str(program), "-db", "-f", str(conf)], health_url=f"http://127.0.0.1:{port}{HEALTH_PATH}",
-                  admin=str(prefix / "admin.sock"), conf=conf)
+                  admin=admin, conf=conf)
 
 
 def state(admin: str) -> list[dict]:
     """Each server's status and counters from the stats socket (`show stat`): HAProxy's own view."""
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(1.0)
-        s.connect(admin)
+    host, port = admin.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=1.0) as s:
         s.sendall(b"show stat\n")
         data = b""
         while chunk := s.recv(65536):
