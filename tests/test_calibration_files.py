@@ -46,3 +46,24 @@ def test_every_expectation_holds_on_every_calibration_run(name):
             assert got is not None, f"{name}/{v}: {e.metric} has no calibration figures; re-run the calibration"
             failed = [x for x in got if not Expectation.holds(e, x)]
             assert not failed, f"{name}/{v}: {e.describe()} fails on calibration values {failed} (all: {got})"
+
+
+GATEWAY_FILES = sorted(CALIBRATION.glob("*@*.json"))
+MIN_GATEWAY_RUNS = 3  # the gateway matrix: each cell passes in 3 runs out of 3
+
+
+@pytest.mark.parametrize("path", GATEWAY_FILES, ids=[p.stem for p in GATEWAY_FILES])
+def test_behind_another_gateway_every_expectation_holds_on_every_run(path):
+    name, kind = path.stem.split("@")
+    s, res = scenarios.on_gateway(scenarios.load(name), kind), json.loads(path.read_text())
+    values = {(r["variant"], r["metric"]): r["values"] for r in res["expectations"]}
+    for v, runs in res["runs"].items():
+        if v not in s.variants:
+            continue
+        assert len(runs) >= MIN_GATEWAY_RUNS, f"{name}@{kind}/{v}: {len(runs)} runs, at least {MIN_GATEWAY_RUNS} needed"
+        stand_in = {"replicas": {r.name: {"has_pprof": True, "has_leakwatch": True} for r in s.replicas}}
+        for e in expectations(s.resolve(v), v, stand_in):
+            got = values.get((v, e.metric))
+            assert got is not None, f"{name}@{kind}/{v}: {e.metric} has no calibration figures; re-run the calibration"
+            failed = [x for x in got if not Expectation.holds(e, x)]
+            assert not failed, f"{name}@{kind}/{v}: {e.describe()} fails on calibration values {failed} (all: {got})"

@@ -179,3 +179,15 @@ def test_the_matrix_plans_every_gateway_view_scenario_and_tables_the_cells():
     md = matrix.markdown(rows)
     assert md.splitlines()[0] == "| scenario/variant | nginx | haproxy | caddy |"
     assert "PASS | 5xx/no answer 3 | ejections 1 | bypass 25% | ejected" in md and "not expressible: gateway.x" in md
+
+
+def test_run_refuses_a_variant_its_gateway_cannot_express_before_anything_starts(tmp_path):
+    import sys
+    from tests.runs import ROOT
+
+    done = subprocess.run([sys.executable, "-m", "harness", "run", "unclosed-body", "--gateway", "haproxy",
+                           "--variant", "client-timeout-latency", "--reports", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "variant client-timeout-latency: gateway.caddy.unhealthy_latency_ms" in done.stderr
+    assert not (tmp_path / "runs").exists()  # nothing started, no folder

@@ -18,6 +18,7 @@ from harness.errors import GatewaylabError, ScenarioError
 from harness.host.tools import ROOT
 from harness.record.folder import stamped
 from harness.run import runner
+from harness.stack import gateways
 
 
 def add_parsers(sub) -> None:
@@ -30,6 +31,7 @@ def add_parsers(sub) -> None:
     c.add_argument("--variant", help="variant for builds given by --*-ref or --*-service (default: fixed, else the first default)")
     _common(c)
     c.add_argument("--deadline", type=float, metavar="SECONDS", help="stop the whole comparison after this long")
+    c.add_argument("--gateway", choices=gateways.KINDS, help="compare behind this gateway (default: the scenario's, else nginx)")
     r = sub.add_parser("regress", help="the pre-release suite: fixed meets its expectations and beats buggy, which still reproduces")
     r.add_argument("names", nargs="*", help="scenarios (default: every one)")
     r.add_argument("--candidate-ref", metavar="REV", help="git revision to test (default: this working tree's build)")
@@ -93,7 +95,7 @@ def compare(args) -> int:
     from harness.host import tools as tools_mod
     from harness.compare import trials, verdict
 
-    s = scenarios.load(args.name)
+    s = scenarios.on_gateway(scenarios.load(args.name), args.gateway)
     over = thresholds(args.threshold)
     if not 1 <= args.trials <= trials.MAX_TRIALS:
         raise ScenarioError(f"--trials takes a number from 1 to {trials.MAX_TRIALS}.")
@@ -111,6 +113,7 @@ def compare(args) -> int:
         if s.pattern == "own-service" and services[role] is None:
             raise ScenarioError(f"Scenario {s.name!r} runs your own service: give --{role}-service FILE.")
     found = tools_mod.find()
+    gateways.check(s, [v for v in (args.baseline, args.candidate, args.variant) if v in s.variants] or list(s.default_variants))
     folder = trials.new_folder(args.reports, s.name)
     b = {}
     for role in ("baseline", "candidate"):

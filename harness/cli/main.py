@@ -62,6 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     cal.add_argument("--runs", type=int, default=5, help="runs of each variant (default 5)")
     cal.add_argument("--variant", action="append", metavar="NAME",
                      help="variants (repeat or comma-separate; 'all'). Default: the scenario's default_variants")
+    cal.add_argument("--gateway", choices=GATEWAY_KINDS,
+                     help="calibrate behind this gateway (saved as scenarios/calibration/NAME@KIND.json; nginx: NAME.json)")
     cal.add_argument("--from", dest="runs_from", nargs="+", type=Path, metavar="RUN_DIR",
                      help="judge these run folders instead of running anything")
     cal.add_argument("--recorded", action="store_true",
@@ -236,9 +238,10 @@ def _calibrate(args) -> int:
     from harness.compare import calibration
     from harness.report import calibration as shown
 
-    scenario = scenarios.load(args.name)
+    scenario = scenarios.on_gateway(scenarios.load(args.name), args.gateway)
     wanted = [v.strip() for item in (args.variant or []) for v in item.split(",") if v.strip()]
     variants = scenarios.pick_variants(scenario, wanted or None)
+    gateways.check(scenario, variants)
     if not 1 <= args.runs <= 100:
         raise scenarios.ScenarioError("--runs takes a whole number from 1 to 100.")
     if args.runs_from:
@@ -260,7 +263,7 @@ def _calibrate(args) -> int:
     (folder / "index.html").write_text(shown.html(res))
     shown.print_table(res)
     if args.save:
-        path = scenarios.SCENARIO_DIR / "calibration" / f"{scenario.name}.json"
+        path = calibration.path_of(scenario)
         calibration.save(res, path)
         print(f"Saved: {path}")
     print(f"\nCalibration: {folder / 'index.html'}")

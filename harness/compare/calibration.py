@@ -34,9 +34,20 @@ JUDGING_VARIANT = ("description", "expect", "expect_on", "leak")
 MARGIN_OK = 0.25  # a threshold nearer than a quarter of the spread to a measured value is "tight"
 
 
+def path_of(s: Scenario) -> Path:
+    """Where a scenario's calibration figures live: NAME.json behind nginx, NAME@KIND.json behind another gateway."""
+    from harness.scenario import SCENARIO_DIR
+
+    suffix = "" if s.gateway.kind == "nginx" else f"@{s.gateway.kind}"
+    return SCENARIO_DIR / "calibration" / f"{s.name}{suffix}.json"
+
+
 def setup_of(s: Scenario, variant: str) -> dict:
-    """What a variant's run measured under: everything but the judging fields."""
+    """What a variant's run measured under: everything but the judging fields, and the settings of gateways
+    other than the one it ran behind (gateway.caddy does not change an nginx run)."""
     data = s.resolve(variant).model_dump(mode="json")
+    for other in {"haproxy", "caddy"} - {data["gateway"]["kind"]}:
+        data["gateway"].pop(other, None)
     for k in JUDGING:
         data.pop(k, None)
     data["variants"] = {variant: {k: v for k, v in data["variants"][variant].items() if k not in JUDGING_VARIANT}}

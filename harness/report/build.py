@@ -48,7 +48,7 @@ def table_rows(summary: dict) -> list[tuple[str, list[str]]]:
     rows = [
         ("requests (client)", [_fmt(v["client"]["requests"]) for v in vs]),
         ("status counts", [_fmt(v["client"]["status"]) for v in vs]),
-        ("5xx rate", [f"{v['client']['rate_5xx']:.2%}" for v in vs]),
+        ("5xx rate", [f"{v['client']['rate_5xx']:.2%}" if v["client"]["rate_5xx"] is not None else "-" for v in vs]),
         ("no answer (status 0)", [_fmt(v["client"]["conn_errors"]) for v in vs]),
         ("p50 / p99 ms", [f"{_fmt(v['client']['p50_ms'])} / {_fmt(v['client']['p99_ms'])}" for v in vs]),
         ("slow requests", [_fmt(v["client"]["slow"]) for v in vs]),

@@ -58,6 +58,9 @@ def refusals(gw: Gateway) -> list[str]:
     if gw.send_timeout_s != Gateway.model_fields["send_timeout_s"].default:
         out.append("gateway.send_timeout_s: HAProxy has one server-side timeout (timeout server), set from "
                    "read_timeout_s; a send timeout of its own cannot be expressed (leave send_timeout_s at its default).")
+    if gw.caddy.unhealthy_latency_ms is not None:
+        out.append("gateway.caddy.unhealthy_latency_ms: HAProxy's passive check has no latency limit (a slow answer "
+                   "under timeout server is never an error).")
     if "http_429" in gw.proxy_next_upstream:
         out.append("gateway.proxy_next_upstream http_429: HAProxy 2.6's retry-on has no 429.")
     if "invalid_header" in gw.proxy_next_upstream:

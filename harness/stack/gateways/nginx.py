@@ -141,7 +141,11 @@ def version() -> str:
 
 
 def refusals(gw: Gateway) -> list[str]:
-    return []  # the common settings are nginx's own vocabulary
+    """The common settings are nginx's own vocabulary; what it lacks is another gateway's latency check."""
+    if gw.caddy.unhealthy_latency_ms is not None:
+        return ["gateway.caddy.unhealthy_latency_ms: nginx has no latency check (a slow answer under "
+                "proxy_read_timeout is never counted)."]
+    return []
 
 
 def launch(gw: Gateway, port: int, members: dict[str, str], prefix: Path, program: Path, master: bool = False) -> Launch:
