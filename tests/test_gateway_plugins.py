@@ -191,3 +191,28 @@ def test_run_refuses_a_variant_its_gateway_cannot_express_before_anything_starts
     assert done.returncode == 2, done.stdout + done.stderr
     assert "variant client-timeout-latency: gateway.caddy.unhealthy_latency_ms" in done.stderr
     assert not (tmp_path / "runs").exists()  # nothing started, no folder
+
+
+RECORDED = sc.SCENARIO_DIR.parent / "tests" / "fixtures" / "runs"
+
+
+@pytest.mark.parametrize("kind, ejected", [("haproxy", False), ("caddy", True)])
+def test_a_recorded_run_behind_each_gateway_reads_back_from_its_folder_alone(tmp_path, kind, ejected):
+    """tests/fixtures/runs/e2e-short-<kind>: the buggy variant of `gatewaylab run tests/scenarios/e2e-short.yaml
+    --gateway <kind>` (goroutine dumps' full texts left out)."""
+    import shutil
+    from harness.analysis.summary import summarize
+    from harness.report import build
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(RECORDED / f"e2e-short-{kind}", run_dir)
+    summary, data = summarize(run_dir)
+    v = summary["variants"]["buggy"]
+    assert summary["stack"].startswith(f"local processes behind {kind} (") and v["gateway"]["kind"] == kind
+    assert v["crosscheck"]["missing_in_access_log"] == 0 and v["crosscheck"]["matched"] == v["client"]["requests"]
+    assert (v["replicas"]["a"]["ejection_episodes"] >= 1) == ejected
+    assert v["gateway"]["state_samples"] > 0 and v["gateway"]["state_agreement"] >= 0.9
+    assert (v["gateway"]["state_out_samples"] > 0) == ejected
+    assert v["bypass"]["figure"] >= 0.9 if not ejected else v["bypass"]["figure"] <= 0.1
+    build.write(run_dir)
+    assert f"behind {kind}" in (run_dir / "summary.md").read_text()

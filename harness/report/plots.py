@@ -66,7 +66,8 @@ def timeline(variants: list[VariantData], phases: list[tuple[str, float, float]]
         ax_status, ax_lat, ax_gor, ax_pool = axes[:4, c]
         ax_db = axes[4, c] if has_db else None
         events.draw(axes[4 + has_db:, c], boxed, data, replicas, colors)
-        axes[0, c].set_title(f"{data.name}  ({', '.join(f'{k}={v}' for k, v in data.meta.get('replicas', {}).items())})", fontsize=10)
+        axes[0, c].set_title(f"{data.name} behind {data.meta.get('gateway', 'nginx')}  "
+                             f"({', '.join(f'{k}={v}' for k, v in data.meta.get('replicas', {}).items())})", fontsize=10)
         sec = per_second(data.requests, data.t0, slow_ms)
         if not sec.empty:
             labels = [k for k in sec.columns if k not in ("p50_ms", "p99_ms")]
