@@ -204,7 +204,7 @@ def result(scenario: Scenario, got: dict[str, list[dict]], skipped: list[str]) -
     skipped = skipped + [f"variant {v}: no complete run to judge" for v, ss in got.items() if not ss]
     sep = separation(scenario, got)
     return {
-        "scenario": scenario.name, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine(),
+        "scenario": scenario.name, "gateway": scenario.gateway.kind, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "machine": machine(),
         "runs": {v: [s["run"] for s in ss] for v, ss in got.items()},
         "loadavg": {v: [s["loadavg"] for s in ss] for v, ss in got.items()},
         # runs per binary the replicas ran (sha256 prefixes; None: recorded before digests were)

@@ -58,6 +58,12 @@ def _tightest(res: dict, variant: str) -> dict | None:
     return min(rows, key=lambda e: (e["margin"] if e["margin"] is not None else float("inf"), e["distance"]), default=None)
 
 
+def _name(res: dict) -> str:
+    """A scenario's name, with the gateway it was calibrated behind when that is not nginx."""
+    kind = res.get("gateway", "nginx")
+    return res["scenario"] if kind == "nginx" else f"{res['scenario']} behind {kind}"
+
+
 def stability_markdown(results: list[dict]) -> str:
     """The README's stability and detector tables from committed calibration files."""
     out = ["| scenario | variant | runs | passed | nearest to flipping: expectation | measured (min .. max) | margin |",
@@ -73,7 +79,7 @@ def stability_markdown(results: list[dict]) -> str:
                 margin = f"{t['distance']:g}" + (f" ({t['margin']:g} spreads)" if t["margin"] is not None else "")
             else:
                 exp, measured, margin = "(only == or text checks)", "-", "-"
-            out.append(f"| {res['scenario']} | {v} | {len(runs)} | {passed} | {exp} | {measured} | {margin} |")
+            out.append(f"| {_name(res)} | {v} | {len(runs)} | {passed} | {exp} | {measured} | {margin} |")
     out += ["", "| scenario / variant (leak) | left after the drain | stack diff | trend | leak-watch | Go leak profile |",
             "|---|---|---|---|---|---|"]
     for res in results:
@@ -81,7 +87,7 @@ def stability_markdown(results: list[dict]) -> str:
             kind = res.get("leak", {}).get(v, "none")
             if kind in ("expected", "pile-up"):
                 cells = [_count(det[name]) for name in ("left after the drain", "stack diff", "trend", "leak-watch", "Go leak profile")]
-                out.append(f"| {res['scenario']} / {v} ({kind}) | " + " | ".join(cells) + " |")
+                out.append(f"| {_name(res)} / {v} ({kind}) | " + " | ".join(cells) + " |")
     def fired(kind: str) -> list[bool]:
         return [x for res in results for v, det in res.get("detectors", {}).items()
                 if res.get("leak", {}).get(v, "none") == kind for x in det["leak-watch"] if x is not None]
