@@ -9,7 +9,8 @@ How the common settings map:
   http_<code> -> retried by a retry_match on the status and counted (unhealthy_status);
   max_fails, fail_timeout_s -> passive health check max_fails within fail_duration (a failure is
   forgotten fail_duration after it was counted; the member is out while max_fails are remembered).
-Selection is round_robin (Caddy's default is random), as nginx and HAProxy do.
+Selection is round_robin (Caddy's default is random), as nginx and HAProxy do; upstream keep-alive is off,
+as nginx's default is.
 
 The log is Caddy's own JSON: the access log, and reverse_proxy's debug lines ("upstream roundtrip",
 one per attempt). Caddy logs nothing when a member becomes unhealthy: state() reads the admin API's
@@ -82,8 +83,10 @@ def config(gw: Gateway, port: int, admin: int, members: dict[str, str], prefix: 
         "handler": "reverse_proxy",
         "upstreams": [{"dial": addr} for addr in members.values()],
         "load_balancing": lb,
+        # keep_alive off: one connection per request, as nginx does by default (see haproxy.py).
         "transport": {"protocol": "http", "dial_timeout": _d(gw.connect_timeout_s),
-                      "response_header_timeout": _d(gw.read_timeout_s), "write_timeout": _d(gw.send_timeout_s)},
+                      "response_header_timeout": _d(gw.read_timeout_s), "write_timeout": _d(gw.send_timeout_s),
+                      "keep_alive": {"enabled": False}},
         # nginx's default Host upstream is the group's address, Caddy's the client's: send the member's.
         "headers": {"request": {"set": {"Host": ["{http.reverse_proxy.upstream.hostport}"]}}},
     }

@@ -10,6 +10,7 @@ How the common settings map:
   max_fails -> `observe layer7` + `error-limit` (consecutive errors, not within a window) + on-error;
   fail_timeout_s -> downinter: a marked-down server is checked again (TCP connect by default) that often
   and comes back after `rise` passed checks. max_fails 0 turns observing off.
+Upstream keep-alive is off (`option http-server-close`), as nginx's default is.
 What layer7 observing counts is HAProxy's own rule: connection errors, timeouts, bad responses and every
 5xx except 501 and 505, whatever proxy_next_upstream lists.
 
@@ -103,6 +104,9 @@ def render(gw: Gateway, port: int, members: dict[str, str], admin: str) -> str:
         f"    default_backend {BACKEND}",
         f"backend {BACKEND}",
         "    balance roundrobin",
+        # One connection per request to the replica, as nginx does by default: idle keep-alive connections the
+        # gateway holds would read as fds and goroutines the service left behind (upstream keep-alive is #12's).
+        "    option http-server-close",
         f"    retries {retries}",
         "    option redispatch 1",
         f"    retry-on {' '.join(retry_on)}",
