@@ -172,7 +172,7 @@ class Scenario(Strict):
     def resolve(self, variant: str) -> "Scenario":
         """The scenario as `variant` runs it: its overrides applied, validated."""
         v = self.variants[variant]
-        if not v.overrides() and not v.expect_on:
+        if not v.overrides() and self.gateway.kind not in v.expect_on:
             return self
         data = self.model_dump(mode="json")
         data["service"].update(v.service)
