@@ -8,8 +8,8 @@ How the common settings map:
   goes to another server, like nginx's next upstream); without non_idempotent, POST/PATCH/LOCK get no
   layer-7 retry (`http-request disable-l7-retry`), as nginx does;
   max_fails -> `observe layer7` + `error-limit` (consecutive errors, not within a window) + on-error;
-  fail_timeout_s -> downinter: a marked-down server is checked again (TCP connect by default) that often
-  and comes back after `rise` passed checks. max_fails 0 turns observing off.
+  fail_timeout_s -> fastinter and downinter: a marked-down server is checked again (TCP connect by default)
+  that long after, and comes back after `rise` passed checks. max_fails 0 turns observing off.
 Upstream keep-alive is off (`option http-server-close`), as nginx's default is.
 What layer7 observing counts is HAProxy's own rule: connection errors, timeouts, bad responses and every
 5xx except 501 and 505, whatever proxy_next_upstream lists.
@@ -78,7 +78,10 @@ def render(gw: Gateway, port: int, members: dict[str, str], admin: str) -> str:
     retry_on = [k for item in listed for k in RETRY_ON.get(item, [])] or ["none"]
     retries = len(members) - 1 if listed else 0
     l7 = [k for k in retry_on if k != "conn-failure" and k != "none"]
-    check = f"check inter {_ms(h.inter_s)} downinter {_ms(gw.fail_timeout_s)} rise {h.rise} fall {h.fall}"
+    # on-error forces fastinter: without fastinter = fail_timeout_s, a marked-down server was checked again
+    # after inter (2 s), passed the TCP check and was back within 1.7 s (measured), whatever fail_timeout_s said.
+    out = _ms(gw.fail_timeout_s)
+    check = f"check inter {_ms(h.inter_s)} fastinter {out} downinter {out} rise {h.rise} fall {h.fall}"
     if gw.max_fails > 0:
         check += f" observe layer7 error-limit {gw.max_fails} on-error {h.on_error}"
     servers = "\n".join(f"    server {name} {addr} {check}" for name, addr in members.items())
