@@ -14,6 +14,7 @@ import (
 	"gatewaylab/goservices/patterns/defergoroutinepanic"
 	"gatewaylab/goservices/patterns/gatewayheaders"
 	"gatewaylab/goservices/patterns/gracefulshutdown"
+	"gatewaylab/goservices/patterns/keepaliverace"
 	"gatewaylab/goservices/patterns/livenesslies"
 	"gatewaylab/goservices/patterns/memoryleak"
 	"gatewaylab/goservices/patterns/noisyneighbour"
@@ -40,6 +41,7 @@ var registry = map[string]svc.Pattern{
 	memoryleak.Name:          memoryleak.Pattern,
 	livenesslies.Name:        livenesslies.Pattern,
 	gracefulshutdown.Name:    gracefulshutdown.Pattern,
+	keepaliverace.Name:       keepaliverace.Pattern,
 }
 
 // Lookup returns the pattern and the constructor of its variant, or an error

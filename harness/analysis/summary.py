@@ -100,6 +100,8 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
             "requests": len(reqs),
             "retried_requests": retried,
             "no_live_upstreams": int((att["kind"] == "no_live_upstreams").sum()),
+            # attempts counted toward max_fails, every replica together
+            "failed_attempts": int(att["counted"].astype(bool).sum()) if len(att) else 0,
             "ejection_episodes": len(data.episodes),
             "rewritten_redirects": rewritten_redirects(reqs),
             "error_log": {k: int(v) for k, v in data.errors["kind"].value_counts().items()},

@@ -85,6 +85,10 @@ class Gateway(Strict):
     forwarded_proto: bool = False  # proxy_set_header X-Forwarded-Proto <public_scheme>
     forwarded_host: bool = False   # proxy_set_header X-Forwarded-Host $host
     proxy_redirect: Literal["default", "off"] = "default"
+    # Idle connections the gateway keeps to the upstream group (nginx's `keepalive`; 0, nginx's default: a
+    # new connection per request) and how long it keeps one idle (`keepalive_timeout`, nginx's default 60 s).
+    upstream_keepalive: int = Field(0, ge=0, le=1024)
+    upstream_keepalive_timeout_s: float = Field(60, gt=0, le=3600)
     haproxy: Haproxy = Haproxy()
     caddy: Caddy = Caddy()
 

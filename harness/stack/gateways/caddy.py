@@ -55,6 +55,9 @@ def refusals(gw: Gateway) -> list[str]:
                    "timeout together (or neither).")
     if "invalid_header" in listed:
         out.append("gateway.proxy_next_upstream invalid_header: Caddy treats it as any transport failure (error).")
+    if gw.upstream_keepalive or gw.upstream_keepalive_timeout_s != Gateway.model_fields["upstream_keepalive_timeout_s"].default:
+        out.append("gateway.upstream_keepalive: keep-alive to the replicas is mapped for nginx only so far "
+                   "(Caddy runs with keep_alive off, a new connection per request).")
     for field in ("public_host", "host_header", "forwarded_proto", "forwarded_host", "proxy_redirect", "public_scheme"):
         if getattr(gw, field) != Gateway.model_fields[field].default:
             out.append(f"gateway.{field}: the header settings are mapped for nginx only so far.")

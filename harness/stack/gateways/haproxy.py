@@ -66,6 +66,9 @@ def refusals(gw: Gateway) -> list[str]:
         out.append("gateway.proxy_next_upstream http_429: HAProxy 2.6's retry-on has no 429.")
     if "invalid_header" in gw.proxy_next_upstream:
         out.append("gateway.proxy_next_upstream invalid_header: use error (junk-response) for HAProxy.")
+    if gw.upstream_keepalive or gw.upstream_keepalive_timeout_s != Gateway.model_fields["upstream_keepalive_timeout_s"].default:
+        out.append("gateway.upstream_keepalive: keep-alive to the replicas is mapped for nginx only so far "
+                   "(HAProxy runs with option http-server-close, a new connection per request).")
     for field in ("public_host", "host_header", "forwarded_proto", "forwarded_host", "proxy_redirect", "public_scheme"):
         if getattr(gw, field) != Gateway.model_fields[field].default:
             out.append(f"gateway.{field}: the header settings are mapped for nginx only so far.")

@@ -61,6 +61,9 @@ def _headers(gw: Gateway) -> tuple[str, str]:
         location.append("proxy_set_header X-Forwarded-Host $host;")
     if gw.proxy_redirect == "off":
         location.append("proxy_redirect off;")
+    if gw.upstream_keepalive:
+        # Keep-alive to the upstream needs HTTP/1.1 and no "Connection: close" from nginx.
+        location += ["proxy_http_version 1.1;", 'proxy_set_header Connection "";']
     return "".join(f"\n        {x}" for x in server), "".join(f"\n            {x}" for x in location)
 
 
@@ -73,6 +76,9 @@ def render(gw: Gateway, listen_port: int, servers: list[str], prefix: Path, down
         f"        server {s} max_fails={gw.max_fails} fail_timeout={gw.fail_timeout_s}s{' down' if s in down else ''};"
         for s in servers
     )
+    if gw.upstream_keepalive:
+        members += (f"\n        keepalive {gw.upstream_keepalive};"
+                    f"\n        keepalive_timeout {_ms(gw.upstream_keepalive_timeout_s)};")
     server_lines, location_lines = _headers(gw)
     temp = "\n".join(f"    {kind}_temp_path {prefix}/tmp/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
     # Local: one process, no master: our direct child, it dies with the harness (parent-death
