@@ -8,8 +8,9 @@ How the common settings map:
   goes to another server, like nginx's next upstream); without non_idempotent, POST/PATCH/LOCK get no
   layer-7 retry (`http-request disable-l7-retry`), as nginx does;
   max_fails -> `observe layer7` + `error-limit` (consecutive errors, not within a window) + on-error;
-  fail_timeout_s -> fastinter and downinter: a marked-down server is checked again (TCP connect by default)
-  that long after, and comes back after `rise` passed checks. max_fails 0 turns observing off.
+  fail_timeout_s -> inter, fastinter and downinter: a marked-down server comes back at its next passed active
+  check (TCP connect by default), at most fail_timeout_s later: HAProxy has no fixed time out, so an episode
+  lasts anywhere up to fail_timeout_s (nginx: about fail_timeout_s). max_fails 0 turns observing off.
 Upstream keep-alive is off (`option http-server-close`), as nginx's default is.
 What layer7 observing counts is HAProxy's own rule: connection errors, timeouts, bad responses and every
 5xx except 501 and 505, whatever proxy_next_upstream lists.
@@ -81,10 +82,12 @@ def render(gw: Gateway, port: int, members: dict[str, str], admin: str) -> str:
     retry_on = [k for item in listed for k in RETRY_ON.get(item, [])] or ["none"]
     retries = len(members) - 1 if listed else 0
     l7 = [k for k in retry_on if k != "conn-failure" and k != "none"]
-    # on-error forces fastinter: without fastinter = fail_timeout_s, a marked-down server was checked again
-    # after inter (2 s), passed the TCP check and was back within 1.7 s (measured), whatever fail_timeout_s said.
+    # A marked-down server comes back at its next passed check; marking it down only ever brings a check forward
+    # (to fastinter), never postpones one already due. So every interval is fail_timeout_s: the server stays out
+    # until the next check, at most fail_timeout_s (with inter 2 s it was back within 1.5-1.8 s, measured).
     out = _ms(gw.fail_timeout_s)
-    check = f"check inter {_ms(h.inter_s)} fastinter {out} downinter {out} rise {h.rise} fall {h.fall}"
+    inter = _ms(h.inter_s) if h.inter_s is not None else out
+    check = f"check inter {inter} fastinter {out} downinter {out} rise {h.rise} fall {h.fall}"
     if gw.max_fails > 0:
         check += f" observe layer7 error-limit {gw.max_fails} on-error {h.on_error}"
     servers = "\n".join(f"    server {name} {addr} {check}" for name, addr in members.items())
