@@ -64,6 +64,8 @@ def test_caddy_accepts_the_rendered_config(tmp_path, gw):
     (Gateway(kind="haproxy", send_timeout_s=9), "send_timeout_s"),
     (Gateway(kind="caddy", proxy_next_upstream=["error"]), "error and timeout together"),
     (Gateway(kind="caddy", public_host="shop.example"), "gateway.public_host"),
+    (Gateway(kind="haproxy", upstream_keepalive=16), "gateway.upstream_keepalive"),
+    (Gateway(kind="caddy", upstream_keepalive_timeout_s=5), "gateway.upstream_keepalive"),
 ])
 def test_what_a_gateway_cannot_express_is_refused_with_a_sentence(gw, needle):
     reasons = gateways.plugin(gw.kind).refusals(gw)
@@ -88,6 +90,13 @@ def test_expect_on_replaces_the_expectations_behind_that_gateway():
     assert "replicas.a.ejection_episodes" in nginx and "bypass.figure" in behind and nginx != behind
     assert sc.on_gateway(s, "caddy").resolve("buggy").variants["buggy"].expect == s.resolve("buggy").variants["buggy"].expect
 
+
+
+def test_leak_on_replaces_the_leak_kind_behind_that_gateway_only():
+    s = sc.load("timeout-mismatch")
+    assert s.resolve("deadline").variants["deadline"].leak == "none"
+    assert sc.on_gateway(s, "haproxy").resolve("deadline").variants["deadline"].leak == "pile-up"
+    assert sc.on_gateway(s, "caddy").resolve("deadline").variants["deadline"].leak == "none"
 
 HAPROXY_LOG = """\
 [NOTICE]   (7) : New worker (8) forked

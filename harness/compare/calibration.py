@@ -30,7 +30,7 @@ from harness.record.folder import RunFolder
 
 # Fields that only judge a run: they may differ between the recorded scenario and today's file.
 JUDGING = ("title", "description", "default_variants", "compare", "regress", "leak_checks", "analysis")
-JUDGING_VARIANT = ("description", "expect", "expect_on", "leak")
+JUDGING_VARIANT = ("description", "expect", "expect_on", "leak", "leak_on")
 MARGIN_OK = 0.25  # a threshold nearer than a quarter of the spread to a measured value is "tight"
 
 

@@ -40,6 +40,9 @@ class Variant(Strict):
     # are released after it, so only what stays after the drain is checked (not the trend,
     # not leak-watch); ignore: not judged by them (e.g. a process that restarts).
     leak: Literal["none", "expected", "pile-up", "ignore"] = "none"
+    # Behind another gateway the load on a replica may differ (e.g. one the gateway never takes out keeps its
+    # share of a slow fault, and its goroutines pile up): leak_on.<kind> replaces `leak` there.
+    leak_on: dict[Literal["nginx", "haproxy", "caddy"], Literal["none", "expected", "pile-up", "ignore"]] = {}
 
     def overrides(self) -> bool:
         return bool(self.params or self.service or self.gateway or self.load or self.containers or self.toxics is not None)
@@ -172,7 +175,7 @@ class Scenario(Strict):
     def resolve(self, variant: str) -> "Scenario":
         """The scenario as `variant` runs it: its overrides applied, validated."""
         v = self.variants[variant]
-        if not v.overrides() and self.gateway.kind not in v.expect_on:
+        if not v.overrides() and self.gateway.kind not in v.expect_on and self.gateway.kind not in v.leak_on:
             return self
         data = self.model_dump(mode="json")
         data["service"].update(v.service)
@@ -189,7 +192,9 @@ class Scenario(Strict):
         kind = data["gateway"].get("kind", "nginx")
         if kind in v.expect_on:  # the expectations of the gateway it runs behind
             plain["expect"] = plain["expect_on"][kind]
-        plain["expect_on"] = {}
+        if kind in v.leak_on:
+            plain["leak"] = v.leak_on[kind]
+        plain["expect_on"], plain["leak_on"] = {}, {}
         data["variants"] = {variant: plain}
         data["default_variants"] = [variant]
         data["regress"] = {}  # names variants the resolved scenario no longer has
