@@ -25,6 +25,7 @@ def nginx_bin():
     Gateway(proxy_next_upstream=["error", "timeout", "http_500", "http_502", "non_idempotent"], fail_timeout_s=30),
     Gateway(public_scheme="https", public_host="api.example.test", host_header="host", forwarded_proto=True,
             forwarded_host=True, proxy_redirect="off"),
+    Gateway(upstream_keepalive=16, upstream_keepalive_timeout_s=0.02),
 ])
 def test_nginx_accepts_rendered_config(tmp_path, nginx_bin, gw):
     conf = nginx.write(gw, 18080, ["127.0.0.1:18081", "127.0.0.1:18082"], tmp_path)
@@ -44,6 +45,14 @@ def test_nginx_accepts_rendered_config(tmp_path, nginx_bin, gw):
 
 HEADERS_GW = Gateway(public_scheme="https", public_host="api.example.test", host_header="host",
                      forwarded_proto=True, forwarded_host=True, proxy_redirect="off")
+
+
+def test_upstream_keepalive_renders_http11_and_an_empty_connection_header_only_when_asked(tmp_path):
+    text = nginx.render(Gateway(upstream_keepalive=8, upstream_keepalive_timeout_s=75), 1, ["127.0.0.1:2"], tmp_path)
+    assert "keepalive 8;" in text and "keepalive_timeout 75000ms;" in text
+    assert "proxy_http_version 1.1;" in text and 'proxy_set_header Connection "";' in text
+    default = nginx.render(Gateway(), 1, ["127.0.0.1:2"], tmp_path)
+    assert "keepalive " not in default and "proxy_http_version" not in default  # nginx's default: a connection per request
 
 
 def test_defaults_render_no_header_directives(tmp_path):
