@@ -26,6 +26,7 @@ def nginx_bin():
     Gateway(public_scheme="https", public_host="api.example.test", host_header="host", forwarded_proto=True,
             forwarded_host=True, proxy_redirect="off"),
     Gateway(upstream_keepalive=16, upstream_keepalive_timeout_s=0.02),
+    Gateway(large_header_buffer_kb=16, proxy_buffer_size_kb=16),
 ])
 def test_nginx_accepts_rendered_config(tmp_path, nginx_bin, gw):
     conf = nginx.write(gw, 18080, ["127.0.0.1:18081", "127.0.0.1:18082"], tmp_path)

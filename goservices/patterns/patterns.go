@@ -14,6 +14,7 @@ import (
 	"gatewaylab/goservices/patterns/defergoroutinepanic"
 	"gatewaylab/goservices/patterns/gatewayheaders"
 	"gatewaylab/goservices/patterns/gracefulshutdown"
+	"gatewaylab/goservices/patterns/headerlimits"
 	"gatewaylab/goservices/patterns/keepaliverace"
 	"gatewaylab/goservices/patterns/livenesslies"
 	"gatewaylab/goservices/patterns/memoryleak"
@@ -41,6 +42,7 @@ var registry = map[string]svc.Pattern{
 	memoryleak.Name:          memoryleak.Pattern,
 	livenesslies.Name:        livenesslies.Pattern,
 	gracefulshutdown.Name:    gracefulshutdown.Pattern,
+	headerlimits.Name:        headerlimits.Pattern,
 	keepaliverace.Name:       keepaliverace.Pattern,
 }
 

@@ -38,7 +38,7 @@ def _endpoint(e):
         rid = uuid.uuid4().hex
         # Redirects are never followed: a Location may name any host, and the load goes to 127.0.0.1 only.
         user.client.request(e["method"], e["path"], name=e["name"], data=e["data"],
-                            headers={**e["headers"], "X-Request-Id": rid}, context={"rid": rid}, allow_redirects=False)
+                            headers={"X-Request-Id": rid, **e["headers"]}, context={"rid": rid}, allow_redirects=False)
     return request
 
 

@@ -92,6 +92,11 @@ class Gateway(Strict):
     # new connection per request) and how long it keeps one idle (`keepalive_timeout`, nginx's default 60 s).
     upstream_keepalive: int = Field(0, ge=0, le=1024)
     upstream_keepalive_timeout_s: float = Field(60, gt=0, le=3600)
+    # nginx's buffers for headers; None: nginx's defaults. large_client_header_buffers 4 <size>: a request
+    # header line longer than one buffer is refused (400); proxy_buffer_size: the upstream's response headers
+    # must fit in it ("upstream sent too big header", 502). nginx's defaults: 8 KB, one memory page (4 KB).
+    large_header_buffer_kb: int | None = Field(None, ge=1, le=1024)
+    proxy_buffer_size_kb: int | None = Field(None, ge=4, le=1024)
     haproxy: Haproxy = Haproxy()
     caddy: Caddy = Caddy()
 
@@ -148,8 +153,10 @@ class Endpoint(Strict):
     name: Name | None = None
     # Extra request headers, e.g. a client's own X-Forwarded-Host.
     headers: dict[HeaderName, HeaderValue] = {}
+    # Large request headers by size (a JWT, cookies): name -> bytes of a token-like value.
+    header_bytes: dict[HeaderName, Annotated[int, Field(ge=1, le=65536)]] = {}
 
-    @field_validator("headers")
+    @field_validator("headers", "header_bytes")
     @classmethod
     def _not_reserved(cls, v: dict[str, str]) -> dict[str, str]:
         taken = sorted(k for k in v if k.lower() in RESERVED_HEADERS)

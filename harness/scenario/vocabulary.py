@@ -26,6 +26,7 @@ PATTERNS: dict[str, tuple[str, ...]] = {
     "liveness-lies": ("buggy", "readiness", "liveness", "deep-liveness", "fixed"),
     "graceful-shutdown": ("buggy", "cancel-context", "fixed"),
     "keepalive-race": ("short-idle", "read-timeout", "long-idle"),
+    "header-limits": ("max-header-8k", "default-limit", "big-response-header"),
 }
 
 # Patterns that query a database: their scenario needs a `database:` section.

@@ -141,6 +141,7 @@ _KINDS = (
     ("Broken pipe", "broken_pipe"),
     ("request body is buffered to a temporary file", "body_buffered"),
     ("invalid header", "invalid_header"),
+    ("too big header", "too_big_header"),
 )
 
 

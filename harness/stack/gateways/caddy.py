@@ -55,6 +55,9 @@ def refusals(gw: Gateway) -> list[str]:
                    "timeout together (or neither).")
     if "invalid_header" in listed:
         out.append("gateway.proxy_next_upstream invalid_header: Caddy treats it as any transport failure (error).")
+    for field in ("large_header_buffer_kb", "proxy_buffer_size_kb"):
+        if getattr(gw, field) is not None:
+            out.append(f"gateway.{field}: nginx's header buffers; Caddy's own limits are not mapped yet.")
     if gw.upstream_keepalive or gw.upstream_keepalive_timeout_s != Gateway.model_fields["upstream_keepalive_timeout_s"].default:
         out.append("gateway.upstream_keepalive: keep-alive to the replicas is mapped for nginx only so far "
                    "(Caddy runs with keep_alive off, a new connection per request).")

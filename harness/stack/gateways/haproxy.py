@@ -67,6 +67,9 @@ def refusals(gw: Gateway) -> list[str]:
         out.append("gateway.proxy_next_upstream http_429: HAProxy 2.6's retry-on has no 429.")
     if "invalid_header" in gw.proxy_next_upstream:
         out.append("gateway.proxy_next_upstream invalid_header: use error (junk-response) for HAProxy.")
+    for field in ("large_header_buffer_kb", "proxy_buffer_size_kb"):
+        if getattr(gw, field) is not None:
+            out.append(f"gateway.{field}: nginx's header buffers; HAProxy's own limits are not mapped yet.")
     if gw.upstream_keepalive or gw.upstream_keepalive_timeout_s != Gateway.model_fields["upstream_keepalive_timeout_s"].default:
         out.append("gateway.upstream_keepalive: keep-alive to the replicas is mapped for nginx only so far "
                    "(HAProxy runs with option http-server-close, a new connection per request).")

@@ -61,6 +61,11 @@ def _headers(gw: Gateway) -> tuple[str, str]:
         location.append("proxy_set_header X-Forwarded-Host $host;")
     if gw.proxy_redirect == "off":
         location.append("proxy_redirect off;")
+    if gw.large_header_buffer_kb:
+        server.append(f"large_client_header_buffers 4 {gw.large_header_buffer_kb}k;")
+    if gw.proxy_buffer_size_kb:
+        # proxy_buffers grow with it: nginx wants the busy buffers (2 x this) below all of them minus one.
+        location += [f"proxy_buffer_size {gw.proxy_buffer_size_kb}k;", f"proxy_buffers 8 {gw.proxy_buffer_size_kb}k;"]
     if gw.upstream_keepalive:
         # Keep-alive to the upstream needs HTTP/1.1 and no "Connection: close" from nginx.
         location += ["proxy_http_version 1.1;", 'proxy_set_header Connection "";']
