@@ -61,6 +61,8 @@ ERRLOG = """\
 2026/11/27 10:00:06 [warn] 11#11: *4 upstream server temporarily disabled while reading response header from upstream, client: 127.0.0.1, server: , request: "GET /api/item HTTP/1.1", upstream: "http://127.0.0.1:1001/api/item", host: "x"
 2026/11/27 10:00:18 [warn] 11#11: *9 upstream server temporarily disabled while reading response header from upstream, client: 127.0.0.1, server: , request: "GET /api/item HTTP/1.1", upstream: "http://127.0.0.1:1001/api/item", host: "x"
 2026/11/27 10:00:20 [error] 11#11: *12 no live upstreams while connecting to upstream, client: 127.0.0.1, server: , request: "GET /api/item HTTP/1.1", upstream: "http://app/api/item", host: "x"
+2026/11/27 10:00:40 [error] 11#11: *15 upstream sent too big header while reading response header from upstream, client: 127.0.0.1, server: , request: "GET /api/item HTTP/1.1", upstream: "http://127.0.0.1:1001/api/item", host: "x"
+2026/11/27 10:00:41 [error] 11#11: *16 upstream prematurely closed connection while reading response header from upstream, client: 127.0.0.1, server: , request: "GET /api/item HTTP/1.1", upstream: "http://127.0.0.1:1001/api/item", host: "x"
 """
 
 
@@ -68,7 +70,8 @@ def test_error_log_and_episodes(tmp_path):
     (tmp_path / "nginx").mkdir()
     (tmp_path / "nginx" / "error.log").write_text(ERRLOG)
     errors = gateway.error_log(tmp_path)
-    assert list(errors["kind"]) == ["timeout", "disabled", "disabled", "disabled", "no_live_upstreams"]
+    assert list(errors["kind"]) == ["timeout", "disabled", "disabled", "disabled", "no_live_upstreams", "too_big_header",
+                                    "premature_close"]
     assert errors["t"].iloc[0] == pytest.approx(pd.Timestamp("2026-11-27 10:00:05", tz="UTC").timestamp())
     eps = gateway.episodes(errors, AMAP, fail_timeout_s=10)
     # 05 and 06 are one episode (06 falls inside 05+10); 18 is after 06+10 closed: a failed trial, a new episode.

@@ -53,6 +53,16 @@ def test_locustfile_sends_the_public_host_and_never_follows_redirects():
     assert "Host" not in plain["endpoints"][0]["headers"]
 
 
+def test_header_bytes_send_headers_of_exactly_that_size_and_refuse_reserved_names():
+    e = Endpoint(path="/api/item", header_bytes={"Authorization": 7000, "Cookie": 13})
+    sent = load_mod.request_headers(e, Gateway())
+    assert len(sent["Authorization"]) == 7000 and len(sent["Cookie"]) == 13
+    assert all(33 <= ord(c) < 127 for c in sent["Authorization"])  # a token's characters: no space, no CR/LF
+    for bad in ({"Host": 10}, {"X-Request-Id": 10}, {"X-A": 0}, {"X-A": 65537}):
+        with pytest.raises(ValueError):
+            Endpoint(path="/x", header_bytes=bad)
+
+
 @pytest.mark.parametrize("location, target", [
     ("/api/item", "relative"),
     ("api/item", "relative"),
