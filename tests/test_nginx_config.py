@@ -27,6 +27,7 @@ def nginx_bin():
             forwarded_host=True, proxy_redirect="off"),
     Gateway(upstream_keepalive=16, upstream_keepalive_timeout_s=0.02),
     Gateway(large_header_buffer_kb=16, proxy_buffer_size_kb=16),
+    Gateway(next_upstream_tries=2, next_upstream_timeout_s=1.5),
 ])
 def test_nginx_accepts_rendered_config(tmp_path, nginx_bin, gw):
     conf = nginx.write(gw, 18080, ["127.0.0.1:18081", "127.0.0.1:18082"], tmp_path)

@@ -102,6 +102,8 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
             "no_live_upstreams": int((att["kind"] == "no_live_upstreams").sum()),
             # attempts counted toward max_fails, every replica together
             "failed_attempts": int(att["counted"].astype(bool).sum()) if len(att) else 0,
+            # upstream attempts per client request the gateway handled (retries multiply the load on replicas)
+            "attempts_per_request": round(int((att["kind"] != "no_live_upstreams").sum()) / len(reqs), 2) if len(reqs) and len(att) else None,
             "ejection_episodes": len(data.episodes),
             "rewritten_redirects": rewritten_redirects(reqs),
             "error_log": {k: int(v) for k, v in data.errors["kind"].value_counts().items()},

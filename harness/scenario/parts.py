@@ -92,6 +92,10 @@ class Gateway(Strict):
     # new connection per request) and how long it keeps one idle (`keepalive_timeout`, nginx's default 60 s).
     upstream_keepalive: int = Field(0, ge=0, le=1024)
     upstream_keepalive_timeout_s: float = Field(60, gt=0, le=3600)
+    # How far a retry may go: proxy_next_upstream_tries (0, nginx's default: every server once) and
+    # proxy_next_upstream_timeout (0, nginx's default: no time limit).
+    next_upstream_tries: int = Field(0, ge=0, le=100)
+    next_upstream_timeout_s: float = Field(0, ge=0, le=3600)
     # nginx's buffers for headers; None: nginx's defaults. large_client_header_buffers 4 <size>: a request
     # header line longer than one buffer is refused (400); proxy_buffer_size: the upstream's response headers
     # must fit in it ("upstream sent too big header", 502). nginx's defaults: 8 KB, one memory page (4 KB).

@@ -75,7 +75,7 @@ CLIENT_METRICS = (
     "p50_ms", "p90_ms", "p99_ms", "max_ms",
     "redirects", "wrong_redirects", "wrong_redirect_rate", "rejected", "rejected_rate",
 )
-GATEWAY_METRICS = ("retried_requests", "no_live_upstreams", "failed_attempts", "ejection_episodes", "rewritten_redirects", "state_agreement")
+GATEWAY_METRICS = ("retried_requests", "no_live_upstreams", "failed_attempts", "attempts_per_request", "ejection_episodes", "rewritten_redirects", "state_agreement")
 BYPASS_METRICS = ("figure", "bad_requests", "bypassed", "noticed", "no_live")
 CROSSCHECK_METRICS = ("missing_in_access_log", "unexpected_in_access_log")
 

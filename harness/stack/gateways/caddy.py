@@ -55,6 +55,9 @@ def refusals(gw: Gateway) -> list[str]:
                    "timeout together (or neither).")
     if "invalid_header" in listed:
         out.append("gateway.proxy_next_upstream invalid_header: Caddy treats it as any transport failure (error).")
+    if gw.next_upstream_tries or gw.next_upstream_timeout_s:
+        out.append("gateway.next_upstream_tries / next_upstream_timeout_s: mapped for nginx only so far (here a "
+                   "retry goes to every other member once).")
     for field in ("large_header_buffer_kb", "proxy_buffer_size_kb"):
         if getattr(gw, field) is not None:
             out.append(f"gateway.{field}: nginx's header buffers; Caddy's own limits are not mapped yet.")

@@ -67,6 +67,9 @@ def refusals(gw: Gateway) -> list[str]:
         out.append("gateway.proxy_next_upstream http_429: HAProxy 2.6's retry-on has no 429.")
     if "invalid_header" in gw.proxy_next_upstream:
         out.append("gateway.proxy_next_upstream invalid_header: use error (junk-response) for HAProxy.")
+    if gw.next_upstream_tries or gw.next_upstream_timeout_s:
+        out.append("gateway.next_upstream_tries / next_upstream_timeout_s: mapped for nginx only so far (here a "
+                   "retry goes to every other member once).")
     for field in ("large_header_buffer_kb", "proxy_buffer_size_kb"):
         if getattr(gw, field) is not None:
             out.append(f"gateway.{field}: nginx's header buffers; HAProxy's own limits are not mapped yet.")

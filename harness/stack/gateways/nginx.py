@@ -66,6 +66,10 @@ def _headers(gw: Gateway) -> tuple[str, str]:
     if gw.proxy_buffer_size_kb:
         # proxy_buffers grow with it: nginx wants the busy buffers (2 x this) below all of them minus one.
         location += [f"proxy_buffer_size {gw.proxy_buffer_size_kb}k;", f"proxy_buffers 8 {gw.proxy_buffer_size_kb}k;"]
+    if gw.next_upstream_tries:
+        location.append(f"proxy_next_upstream_tries {gw.next_upstream_tries};")
+    if gw.next_upstream_timeout_s:
+        location.append(f"proxy_next_upstream_timeout {_ms(gw.next_upstream_timeout_s)};")
     if gw.upstream_keepalive:
         # Keep-alive to the upstream needs HTTP/1.1 and no "Connection: close" from nginx.
         location += ["proxy_http_version 1.1;", 'proxy_set_header Connection "";']
