@@ -25,6 +25,7 @@ from harness.stack.containers import engine
 
 K8S_BACKOFF_S, K8S_BACKOFF_CAP_S, K8S_BACKOFF_RESET_S = 10.0, 300.0, 600.0
 EXIT_POLL_S = 1.0  # besides the engine's die event, in case an event is lost
+OOM_EVENT_WAIT_S = 2.0  # how long an exit with code 137 waits for the engine's late oom event
 
 
 @dataclass
@@ -35,6 +36,7 @@ class ReplicaState:
     ready: bool = True
     paused: bool = False             # a rollout is replacing it
     died: threading.Event = field(default_factory=threading.Event)
+    oom: threading.Event = field(default_factory=threading.Event)  # the engine's oom event since the last start
 
 
 def backoff_s(crashes: int) -> float:
@@ -94,6 +96,7 @@ class Kubelet:
                 replica, action = component.removeprefix("replica-"), ev.get("Action", "")
                 if action == "oom":
                     self.record(replica, "oom", engine_container=attrs.get("name"))
+                    self.state[replica].oom.set()
                 elif action == "die" and attrs.get("name") == self.stack.procs[component].container.name:
                     self.state[replica].died.set()
         except Exception:  # the stream closes at stop(); the exit poll covers a lost stream
@@ -175,6 +178,10 @@ class Kubelet:
         """Record the exit; restart after the back-off if the policy says so. False: it stays down."""
         state = c.state()
         code, oom = int(state.get("ExitCode", -1)), bool(state.get("OOMKilled"))
+        if not oom and code == 137:
+            # cgroup v2 engines may deliver the oom event after the exit and leave OOMKilled unset
+            oom = st.oom.wait(OOM_EVENT_WAIT_S)
+        st.oom.clear()
         self.record(replica, "exit", exit_code=code, oom_killed=oom, restart_count=st.restarts)
         self._set_ready(replica, st, False, f"container exited ({code})")  # not running: not Ready
         policy = self.settings.restart.policy
