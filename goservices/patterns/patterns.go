@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"gatewaylab/goservices/internal/svc"
+	"gatewaylab/goservices/patterns/circuitbreaker"
 	"gatewaylab/goservices/patterns/ctxnotpropagated"
 	"gatewaylab/goservices/patterns/dbpoolleak"
 	"gatewaylab/goservices/patterns/defergoroutinepanic"
@@ -44,6 +45,7 @@ var registry = map[string]svc.Pattern{
 	gracefulshutdown.Name:    gracefulshutdown.Pattern,
 	headerlimits.Name:        headerlimits.Pattern,
 	keepaliverace.Name:       keepaliverace.Pattern,
+	circuitbreaker.Name:      circuitbreaker.Pattern,
 }
 
 // Lookup returns the pattern and the constructor of its variant, or an error

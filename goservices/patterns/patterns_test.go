@@ -24,6 +24,7 @@ func TestLookup(t *testing.T) {
 		"liveness-lies":         {"buggy", "readiness", "liveness", "deep-liveness", "fixed"},
 		"graceful-shutdown":     {"buggy", "cancel-context", "fixed"},
 		"keepalive-race":        {"short-idle", "read-timeout", "long-idle"},
+		"circuit-breaker":       {"breaker", "no-breaker"},
 		"header-limits":         {"max-header-8k", "default-limit", "big-response-header"},
 	} {
 		for _, v := range variants {
@@ -41,7 +42,7 @@ func TestLookup(t *testing.T) {
 		t.Errorf("unknown variant error = %v", err)
 	}
 	_, _, err = Lookup("nope", "buggy")
-	if err == nil || !strings.Contains(err.Error(), "db-pool-leak, defer-goroutine-panic, gateway-headers, graceful-shutdown, header-limits, keepalive-race, liveness-lies, memory-leak, noisy-neighbour, orphan-subscriber, status-not-counted, timeout-mismatch, unbuffered-chan, unclosed-body, unread-request-body") {
+	if err == nil || !strings.Contains(err.Error(), "circuit-breaker, ctx-not-propagated, db-pool-leak, defer-goroutine-panic, gateway-headers, graceful-shutdown, header-limits, keepalive-race, liveness-lies, memory-leak, noisy-neighbour, orphan-subscriber, status-not-counted, timeout-mismatch, unbuffered-chan, unclosed-body, unread-request-body") {
 		t.Errorf("unknown pattern error = %v", err)
 	}
 }

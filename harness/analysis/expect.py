@@ -57,6 +57,9 @@ def no_data_reason(summary: dict, path: str) -> str:
             return f"replica {parts[1]} exports no leakwatch_candidate_stacks"
         if parts[2] == "runtime_leaks":
             return f"replica {parts[1]}: no goroutineleak profile (a build without GOEXPERIMENT=goroutineleakprofile)"
+        if parts[2] == "recovered_s":
+            return (f"replica {parts[1]}: no toxic on its legs was lifted, or it gave no 2xx answer after the "
+                    f"last one was (it never recovered)")
         if parts[2].endswith(("_left", "_after")):
             return (f"replica {parts[1]}: no sample before the load and after its tail "
                     f"({fig.get('samples')} samples, {fig.get('scrape_errors', 0)} scrapes failed)")

@@ -75,6 +75,19 @@ def detection(data: VariantData, name: str, slow_ms: float) -> dict:
     return {"leak_flagged_s": flagged, "first_symptom_s": symptom}
 
 
+def recovery(data: VariantData, name: str) -> dict:
+    """Seconds from the removal of the last toxic on the replica's legs to its first good answer after it:
+    how long the fix (a breaker, an ejection) keeps a healthy replica out. None: no toxic was lifted, or it
+    never answered well again."""
+    tx, a = data.toxics, data.attempts
+    lifted = tx[(tx["action"] == "remove") & tx["proxy"].astype(str).str.endswith(f"-{name}")] if len(tx) else tx
+    if not len(lifted) or not len(a):
+        return {"recovered_s": None}
+    t = float(lifted["t"].max())
+    ok = a[(a["replica"] == name) & (a["kind"] == "ok") & (a["end"] >= t)]
+    return {"recovered_s": round(float(ok["end"].min() - t), 1) if len(ok) else None}
+
+
 def variant_summary(data: VariantData, scenario: Scenario) -> dict:
     scenario = scenario.resolve(data.name) if data.name in scenario.variants else scenario
     slow_ms = scenario.analysis.slow_ms
@@ -133,6 +146,7 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
             top, when = stacks["top"][0], "after"
         fig["top_stack"] = {**{k: top[k] for k in ("growth", "blocking_call", "own_frame", "wait")}, "when": when} if top else None
         fig.update(detection(data, r, slow_ms))
+        fig.update(recovery(data, r))
         acc = records.accept_errors(data.folder, r)
         fig["accept_errors"] = len(acc)
         fig["first_accept_error_s"] = round(float(acc["t"].min() - t0), 1) if len(acc) else None

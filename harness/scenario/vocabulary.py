@@ -27,6 +27,7 @@ PATTERNS: dict[str, tuple[str, ...]] = {
     "graceful-shutdown": ("buggy", "cancel-context", "fixed"),
     "keepalive-race": ("short-idle", "read-timeout", "long-idle"),
     "header-limits": ("max-header-8k", "default-limit", "big-response-header"),
+    "circuit-breaker": ("no-breaker", "breaker"),
 }
 
 # Patterns that query a database: their scenario needs a `database:` section.
@@ -62,7 +63,7 @@ REPLICA_METRICS = (
     "runtime_leak_frame", "leak_signals",
     "pool_waiters_peak", "open_fds_peak", "rss_peak_mb", "attempts", "failed_attempts",
     "ejection_episodes", "down_s", "served", "p50_ms", "p99_ms", "stacks_grown", "leak_flagged_s",
-    "first_symptom_s", "top_stack.growth", "top_stack.blocking_call", "top_stack.own_frame",
+    "first_symptom_s", "recovered_s", "top_stack.growth", "top_stack.blocking_call", "top_stack.own_frame",
     "deaths", "accept_errors", "first_accept_error_s", "scrape_errors",
     "db_in_use_peak", "db_in_use_after", "db_open_peak", "db_max_open", "db_wait_count", "db_wait_s",
     # the container backend (containers.jsonl, cgroups.jsonl); None with the local backend

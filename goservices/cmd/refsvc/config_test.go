@@ -68,7 +68,7 @@ func TestParseConfigRejects(t *testing.T) {
 		"public admin":       {args("-admin-addr", "192.168.1.5:9081"), "-admin-addr"},
 		"remote dependency":  {args("-dependency", "http://10.0.0.1:4567"), "-dependency"},
 		"unknown variant":    {args("-variant", "nope"), "known: buggy, client-timeout, fixed, request-context"},
-		"unknown pattern":    {args("-pattern", "nope"), "known: ctx-not-propagated, db-pool-leak, defer-goroutine-panic, gateway-headers, graceful-shutdown, header-limits, keepalive-race, liveness-lies, memory-leak, noisy-neighbour, orphan-subscriber, status-not-counted, timeout-mismatch, unbuffered-chan, unclosed-body, unread-request-body"},
+		"unknown pattern":    {args("-pattern", "nope"), "known: circuit-breaker, ctx-not-propagated, db-pool-leak, defer-goroutine-panic, gateway-headers, graceful-shutdown, header-limits, keepalive-race, liveness-lies, memory-leak, noisy-neighbour, orphan-subscriber, status-not-counted, timeout-mismatch, unbuffered-chan, unclosed-body, unread-request-body"},
 		"param no equals":    {args("-param", "budget"), "-param"},
 		"param bad key":      {args("-param", "Budget=1s"), "[a-z_]+"},
 		"param duplicate":    {args("-pattern", "unbuffered-chan", "-param", "budget=1s", "-param", "budget=2s"), "budget given twice"},
