@@ -10,8 +10,8 @@ import (
 func TestLookup(t *testing.T) {
 	for pattern, variants := range map[string][]string{
 		"unclosed-body":         {"buggy", "fixed", "client-timeout", "request-context"},
-		"unbuffered-chan":       {"buggy", "fixed"},
-		"orphan-subscriber":     {"buggy", "fixed"},
+		"unbuffered-chan":       {"buggy", "fixed", "receive-fixed", "receive-hang"},
+		"orphan-subscriber":     {"buggy", "close-leaks", "fixed", "one-client", "wrapped"},
 		"unread-request-body":   {"buggy", "fixed"},
 		"status-not-counted":    {"answer-500", "answer-502", "answer-200-error", "answer-503"},
 		"timeout-mismatch":      {"no-deadline", "write-timeout", "timeout-handler", "deadline"},

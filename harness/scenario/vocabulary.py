@@ -10,8 +10,8 @@ import re
 # What goservices/cmd/refsvc can run: pattern -> its variants.
 PATTERNS: dict[str, tuple[str, ...]] = {
     "unclosed-body": ("buggy", "fixed", "client-timeout", "request-context"),
-    "unbuffered-chan": ("buggy", "fixed"),
-    "orphan-subscriber": ("buggy", "fixed"),
+    "unbuffered-chan": ("buggy", "fixed", "receive-hang", "receive-fixed"),
+    "orphan-subscriber": ("buggy", "fixed", "close-leaks", "wrapped", "one-client"),
     "unread-request-body": ("buggy", "fixed"),
     "status-not-counted": ("answer-500", "answer-502", "answer-200-error", "answer-503"),
     "timeout-mismatch": ("no-deadline", "write-timeout", "timeout-handler", "deadline"),

@@ -17,6 +17,10 @@ const Name = "orphan-subscriber"
 var Variants = map[string]svc.Constructor{
 	"buggy": Buggy,
 	"fixed": Fixed,
+	// an SDK whose Close does not end its watcher (the article's path)
+	"close-leaks": CloseLeaks,
+	"wrapped":     Wrapped,
+	"one-client":  OneClient,
 }
 
 // Pattern is this scenario as refsvc registers it: GET /api/item, no params.

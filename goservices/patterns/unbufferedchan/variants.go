@@ -1,6 +1,7 @@
 // Package unbufferedchan is the "unbuffered-chan" scenario: a handler waits
 // for a worker goroutine at most a budget; with an unbuffered result channel
-// the worker of every request that timed out blocks forever on its send.
+// the worker of every request that timed out blocks forever on its send. The
+// receive-* variants are the other side: a handler parked on <-ch forever.
 package unbufferedchan
 
 import (
@@ -20,6 +21,9 @@ const DefaultBudget = 100 * time.Millisecond
 var Variants = map[string]svc.Constructor{
 	"buggy": Buggy,
 	"fixed": Fixed,
+	// the receive side: a handler parked on <-ch
+	"receive-hang":  ReceiveHang,
+	"receive-fixed": ReceiveFixed,
 }
 
 // Pattern is this scenario as refsvc registers it: GET /api/item, -param budget.

@@ -1,6 +1,7 @@
 // Package sdk stands in for a third-party client library: NewClient is cheap,
 // so callers make one per request, and Subscribe quietly starts a goroutine
-// that only Close (or SubscribeContext's ctx) ever stops.
+// that only Close (or SubscribeContext's ctx) ever stops; Watch starts one
+// that not even Close stops.
 package sdk
 
 import (
@@ -64,7 +65,40 @@ func (c *Client) SubscribeContext(ctx context.Context, topic string, cb func(Eve
 	}()
 }
 
-// Close ends every subscription of c. It is safe to call more than once.
+// Subscription is one Watch; only Unsubscribe ends it.
+type Subscription struct {
+	feed chan Event // the topic's own feed; this fake never sends on it
+	stop chan struct{}
+	once sync.Once
+}
+
+// Watch calls cb for each event on topic, from a goroutine that runs until
+// the returned Subscription is unsubscribed. Close does NOT end it: the
+// article's SDK, whose Close released connections but left the watcher
+// goroutine running.
+func (c *Client) Watch(topic string, cb func(Event)) *Subscription {
+	s := &Subscription{feed: make(chan Event), stop: make(chan struct{})}
+	go func() {
+		for {
+			select {
+			case ev := <-s.feed: // parks here until Unsubscribe
+				if ev.Topic == topic {
+					cb(ev)
+				}
+			case <-s.stop:
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// Unsubscribe ends the watch. It is safe to call more than once.
+func (s *Subscription) Unsubscribe() {
+	s.once.Do(func() { close(s.stop) })
+}
+
+// Close ends every Subscribe of c (not its Watches). It is safe to call more than once.
 func (c *Client) Close() error {
 	c.closeOnce.Do(func() { close(c.events) })
 	return nil
