@@ -16,6 +16,7 @@ from pathlib import Path
 from harness.cli import goroutines as goroutines_cli
 from harness.cli import compare as compare_cli
 from harness.cli import clean as clean_cli
+from harness.cli import claims as claims_cli
 from harness import scenario as scenarios
 from harness.record.capture import KINDS as CAPTURE_KINDS
 from harness.errors import GatewaylabError
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     goroutines_cli.add_parser(sub)
     compare_cli.add_parsers(sub)
     clean_cli.add_parser(sub)
+    claims_cli.add_parser(sub)
     check = sub.add_parser("check", help="validate scenario files without running anything")
     check.add_argument("names", nargs="*", help="names or paths (default: every scenario)")
     return p
@@ -99,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "clean":
             return clean_cli.run(args)
+        if args.command == "claims":
+            return claims_cli.run(args)
         if args.command == "goroutines":
             return goroutines_cli.run(args)
         if args.command == "catalogue":
