@@ -8,7 +8,7 @@ import sys
 import pytest
 import yaml
 
-from harness import claims
+from harness.report import claims
 
 ROOT = claims.ROOT
 
@@ -16,6 +16,8 @@ ROOT = claims.ROOT
 def test_every_row_points_at_evidence_that_exists_and_is_run():
     article = claims.load()
     assert claims.problems(article) == []
+    # documentation instead of a run only where the product cannot run here (Kong)
+    assert claims.documented_only(article) == ["kong-default-timeout-6s"]
     assert sum(claims.counts(article).values()) == len(article.claims)
 
 
@@ -52,7 +54,7 @@ def test_evidence_that_does_not_exist_or_is_not_run_is_named(tmp_path):
         ROW,  # a Go test that does not exist
         {**ROW, "id": "y", "evidence": [{"scenario": "timeout-mismatch", "variant": "no-such"}]},
         {**ROW, "id": "z", "evidence": [{"scenario": "timeout-mismatch", "variant": "slow-post"}]},  # not a default variant
-        {**ROW, "id": "w", "evidence": [{"source": "a vendor's docs"}]},
+        {**ROW, "id": "w", "evidence": [{"source": "a vendor's docs"}, {"scenario": "timeout-mismatch", "variant": "slow-post"}]},
         {**ROW, "id": "v", "evidence": [{"scenario": "timeout-mismatch", "variant": "slow-get", "metric": "client.p99_ms"}]},
         {**ROW, "id": "ok", "evidence": [{"go_test": "patterns/unbufferedchan.TestBuggyLeaksOneGoroutinePerTimeout"}]},
     ]
@@ -73,3 +75,13 @@ def test_the_command_prints_the_table_and_filters_by_verdict():
     rows = [line for line in out.stdout.splitlines() if line.startswith("| ") and "---" not in line][1:]
     assert rows and all("| **wrong** |" in r for r in rows)
     assert len(rows) == claims.counts(claims.load())["wrong"]
+
+
+def test_scenarios_that_cite_the_article_name_it_by_its_title():
+    from harness import scenario as scenarios
+
+    title = claims.load().article
+    citing = [n for n in scenarios.available() if "article" in scenarios.load(n).description.lower()]
+    assert citing, "no scenario cites the article"
+    assert [n for n in citing if title not in scenarios.load(n).description] == []
+    assert title in (ROOT / "README.md").read_text()

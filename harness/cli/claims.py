@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness import claims
+from harness.report import claims
 
 
 def add_parser(sub) -> None:
