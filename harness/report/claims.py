@@ -159,7 +159,7 @@ def problems(article: Article) -> list[str]:
 def _span(values: list) -> str:
     nums = [v for v in values if isinstance(v, (int, float))]
     if not nums:
-        return ", ".join(str(v) for v in values)
+        return " / ".join(dict.fromkeys(str(v) for v in values))  # text figures (a stack's line): each once
     lo, hi = min(nums), max(nums)
     fmt = (lambda x: f"{x:g}")
     return f"{fmt(lo)}" if lo == hi else f"{fmt(lo)}-{fmt(hi)}"
