@@ -23,8 +23,10 @@ var errShed = errors.New("overloaded: too many requests in flight")
 func Breaker(env svc.Env) http.Handler {
 	timeout := duration(env, "timeout", DefaultTimeout)
 	tripAfter := uint32(integer(env, "trip_after", DefaultTripAfter))
-	slots := make(chan struct{}, max(integer(env, "max_inflight", DefaultMaxInflight), 1))
-	shed := integer(env, "max_inflight", DefaultMaxInflight) > 0
+	var slots chan struct{} // nil: no shedding (max_inflight 0)
+	if n := integer(env, "max_inflight", DefaultMaxInflight); n > 0 {
+		slots = make(chan struct{}, n)
+	}
 	cb := gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        "dependency",
 		MaxRequests: 1,
@@ -37,7 +39,7 @@ func Breaker(env svc.Env) http.Handler {
 		},
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if shed {
+		if slots != nil {
 			select {
 			case slots <- struct{}{}:
 				defer func() { <-slots }()

@@ -127,3 +127,17 @@ func TestSheddingAnswersAtOnceBeyondMaxInflight(t *testing.T) {
 		t.Errorf("the dependency got %d calls, want 4 (the shed one never reached it)", d.calls.Load())
 	}
 }
+
+func TestMaxInflightZeroShedsNothing(t *testing.T) {
+	d := newDependency(t, map[string]string{"timeout": "200ms", "trip_after": "100", "max_inflight": "0"})
+	h := Breaker(d.env)
+	d.slow.Store(true)
+	var wg sync.WaitGroup
+	for range 10 { // under the pool's 20 connections: only shedding could stop one
+		wg.Go(func() { call(h) })
+	}
+	wg.Wait()
+	if d.calls.Load() != 10 {
+		t.Errorf("the dependency got %d of 10 concurrent calls with max_inflight 0, want all", d.calls.Load())
+	}
+}
