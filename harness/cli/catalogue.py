@@ -54,7 +54,8 @@ def one_liner(v: dict) -> str:
     return "; ".join(parts) or "no symptom"
 
 
-def rows(summary: dict, report: Path) -> list[dict]:
+def rows(summary: dict, report: Path, unit: str | None = None) -> list[dict]:
+    """One row per variant; unit: the suite's unit it came from (a scenario, or a run folder's name)."""
     out = []
     for name, v in summary["variants"].items():
         trends = {r: f.get("goroutine_trend") for r, f in v["replicas"].items()}
@@ -66,13 +67,21 @@ def rows(summary: dict, report: Path) -> list[dict]:
             "p99_ms": v["client"]["p99_ms"], "goroutine_trend": trends, "goroutines_left": left,
             "ejections": sum(f.get("ejection_episodes") or 0 for f in v["replicas"].values()),
             "bypass": v["bypass"]["figure"], "says": one_liner(v), "report": str(report),
+            "unit": unit or summary["scenario"],
         })
     return out
 
 
-def write(all_rows: list[dict], folder: Path) -> Path:
+def slice_record(shard: tuple[int, int] | None, units: list[str], universe: list[str]) -> dict:
+    """Which slice of which suite a catalogue folder holds: what `gatewaylab merge` checks."""
+    return {"shard": list(shard) if shard else [1, 1], "units": units, "universe": universe}
+
+
+def write(all_rows: list[dict], folder: Path, slice_: dict | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "catalogue.json").write_text(json.dumps(all_rows, indent=2))
+    if slice_ is not None:
+        (folder / "shard.json").write_text(json.dumps(slice_, indent=1))
     out = folder / "index.html"
     out.write_text(pages.render("catalogue.html.j2", rows=all_rows, link=lambda p: os.path.relpath(p, folder),
                                 left_after=_left))

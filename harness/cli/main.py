@@ -17,6 +17,7 @@ from harness.cli import goroutines as goroutines_cli
 from harness.cli import compare as compare_cli
 from harness.cli import clean as clean_cli
 from harness.cli import claims as claims_cli
+from harness.cli import merge as merge_cli
 from harness import scenario as scenarios
 from harness.record.capture import KINDS as CAPTURE_KINDS
 from harness.errors import GatewaylabError
@@ -58,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="the gateway matrix: the scenarios about the gateway's view behind this gateway (or all), one table")
     cat.add_argument("--from", dest="runs", nargs="+", type=Path, metavar="RUN_DIR",
                      help="build the table from these run folders instead of running anything")
+    cat.add_argument("--shard", metavar="I/N",
+                     help="run only slice I of N (deterministic: the same on every machine); `gatewaylab merge` joins the slices")
     cal = sub.add_parser("calibrate", help="run a scenario N times; per expectation the measured range, passes and margin")
     cal.add_argument("name")
     cal.add_argument("--runs", type=int, default=5, help="runs of each variant (default 5)")
@@ -79,6 +82,7 @@ def _parser() -> argparse.ArgumentParser:
     compare_cli.add_parsers(sub)
     clean_cli.add_parser(sub)
     claims_cli.add_parser(sub)
+    merge_cli.add_parser(sub)
     check = sub.add_parser("check", help="validate scenario files without running anything")
     check.add_argument("names", nargs="*", help="names or paths (default: every scenario)")
     return p
@@ -103,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
             return clean_cli.run(args)
         if args.command == "claims":
             return claims_cli.run(args)
+        if args.command == "merge":
+            return merge_cli.run(args)
         if args.command == "goroutines":
             return goroutines_cli.run(args)
         if args.command == "catalogue":
@@ -201,24 +207,34 @@ def _run_one(scenario, variants: list[str], reports: Path, deadline: float | Non
 def _catalogue(args) -> int:
     from harness.cli import catalogue
     from harness.report import build
+    from harness.scenario import shards
 
+    shard = shards.parse(args.shard)
     rows = []
     if args.gateway and not args.runs:
+        if shard is not None:
+            raise scenarios.ScenarioError("--shard splits the catalogue of one gateway; the matrix (--gateway) is not sharded yet.")
         from harness.cli import matrix
         return matrix.run(args.gateway, args.all_variants, args.reports, _run_one)
     if args.runs:
-        for run_dir in args.runs:
-            summary, html = build.write(run_dir)
-            rows += catalogue.rows(summary, html)
+        by_name = {d.name: d for d in args.runs}
+        universe = sorted(by_name)
+        chosen = shards.pick(dict.fromkeys(universe, 1.0), shard)
+        for name in chosen:
+            summary, html = build.write(by_name[name])
+            rows += catalogue.rows(summary, html, unit=name)
         code = 0 if all(r["verdict"] == "pass" for r in rows) else 1
         if args.gateway:
             from harness.cli import matrix
             return matrix.finish(rows, args.reports, code)
     else:
-        loaded = [scenarios.load(n) for n in scenarios.available()]  # all valid before anything starts
+        loaded = {n: scenarios.load(n) for n in scenarios.available()}  # all valid before anything starts
+        wanted = {n: list(s.variants) if args.all_variants else list(s.default_variants) for n, s in loaded.items()}
+        universe = sorted(loaded)
+        chosen = shards.pick({n: sum(shards.variant_cost(loaded[n], v) for v in wanted[n]) for n in universe}, shard)
         code = 0
-        for s in loaded:
-            variants = list(s.variants) if args.all_variants else list(s.default_variants)
+        for name in chosen:
+            s, variants = loaded[name], wanted[name]
             try:
                 one, run_dir = _run_one(s, variants, args.reports)
             except Exception:  # a bug: say so, keep what the other scenarios give
@@ -231,8 +247,8 @@ def _catalogue(args) -> int:
                 return 130
             code = max(code, one)
             if (run_dir / rf.SUMMARY).exists():
-                rows += catalogue.rows(json.loads((run_dir / rf.SUMMARY).read_text()), run_dir / rf.REPORT)
-    out = catalogue.write(rows, catalogue.new_folder(args.reports))
+                rows += catalogue.rows(json.loads((run_dir / rf.SUMMARY).read_text()), run_dir / rf.REPORT, unit=name)
+    out = catalogue.write(rows, catalogue.new_folder(args.reports), catalogue.slice_record(shard, chosen, universe))
     terminal.console().print(catalogue.text_table(rows))
     print(f"\nCatalogue: {out}")
     return code

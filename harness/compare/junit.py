@@ -16,8 +16,8 @@ class Case:
     seconds: float = 0.0
 
 
-def write(cases: list[Case], path: Path) -> Path:
-    root = ET.Element("testsuites", name="gatewaylab regress")
+def write(cases: list[Case], path: Path, title: str = "gatewaylab regress") -> Path:
+    root = ET.Element("testsuites", name=title)
     for suite in dict.fromkeys(c.suite for c in cases):
         mine = [c for c in cases if c.suite == suite]
         s = ET.SubElement(root, "testsuite", name=suite, tests=str(len(mine)),

@@ -1,0 +1,113 @@
+"""Sharded suites: `catalogue --shard I/N` slices are deterministic and disjoint, and `gatewaylab merge`
+joins them into the table one unsharded run gives (on recorded run folders: no load runs here)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from harness import scenario as scenarios
+from harness.errors import ScenarioError
+from harness.scenario import shards
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = ROOT / "tests" / "fixtures" / "runs"
+
+
+def test_the_spec_is_checked():
+    assert shards.parse("2/3") == (2, 3) and shards.parse(None) is None
+    for bad in ("0/3", "4/3", "a/b", "3", "1/0", "1/65"):
+        with pytest.raises(ScenarioError, match="--shard"):
+            shards.parse(bad)
+
+
+def test_every_unit_lands_in_exactly_one_shard_and_the_loads_are_balanced():
+    costs = {f"u{k}": float(c) for k, c in enumerate([90, 60, 50, 50, 40, 30, 30, 20, 10, 10])}
+    for n in (1, 2, 3, 4, 10, 12):
+        got = shards.assign(costs, n)
+        units = [u for s in got for u in s]
+        assert sorted(units) == sorted(costs) and len(units) == len(set(units))
+        loads = [sum(costs[u] for u in s) for s in got]
+        assert max(loads) - min(loads) <= max(costs.values())
+        assert got == shards.assign(dict(reversed(list(costs.items()))), n), "the order given does not matter"
+
+
+def test_the_catalogue_of_the_scenario_files_splits_into_disjoint_slices():
+    loaded = {n: scenarios.load(n) for n in scenarios.available()}
+    costs = {n: sum(shards.variant_cost(s, v) for v in s.default_variants) for n, s in loaded.items()}
+    slices = [shards.pick(costs, (i, 3)) for i in (1, 2, 3)]
+    assert sorted(u for s in slices for u in s) == sorted(loaded)
+    loads = [sum(costs[u] for u in s) for s in slices]
+    assert max(loads) <= sum(loads) / 3 + max(costs.values())
+
+
+def gl(*args, cwd=ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+def _folder(out: str, label: str) -> Path:
+    line = next(x for x in out.splitlines() if x.startswith(label))
+    return Path(line.split(": ", 1)[1]).parent
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory) -> tuple[Path, list[Path]]:
+    base = tmp_path_factory.mktemp("shards")
+    runs = []
+    for src in sorted(RUNS.iterdir()):
+        shutil.copytree(src, base / "runs" / src.name)
+        runs.append(base / "runs" / src.name)
+    return base, runs
+
+
+@pytest.fixture(scope="module")
+def sliced(recorded):
+    base, runs = recorded
+    whole = gl("catalogue", "--from", *runs, "--reports", base / "whole")
+    parts = [gl("catalogue", "--from", *runs, "--shard", f"{i}/3", "--reports", base / f"slice{i}") for i in (1, 2, 3)]
+    return whole, parts
+
+
+def test_merged_slices_give_the_table_of_one_unsharded_run(recorded, sliced, tmp_path):
+    whole, parts = sliced
+    assert whole.returncode in (0, 1), whole.stderr
+    folders = [_folder(p.stdout, "Catalogue:") for p in parts]
+    units = [json.loads((f / "shard.json").read_text())["units"] for f in folders]
+    assert all(units) and sorted(u for s in units for u in s) == sorted(r.name for r in recorded[1])
+    merged = gl("merge", *reversed(folders), "--reports", tmp_path)
+    assert merged.returncode == whole.returncode, merged.stdout + merged.stderr
+    out = _folder(merged.stdout, "Merged")
+    one = json.loads((_folder(whole.stdout, "Catalogue:") / "catalogue.json").read_text())
+    assert json.loads((out / "catalogue.json").read_text()) == one
+    suites = ET.parse(out / "junit.xml").getroot()
+    assert len(suites.findall(".//testcase")) == len(one)
+    assert len(suites.findall(".//failure")) == sum(r["verdict"] != "pass" for r in one)
+
+
+def test_a_missing_overlapping_or_foreign_slice_is_refused(recorded, sliced, tmp_path):
+    base, runs = recorded
+    folders = [_folder(p.stdout, "Catalogue:") for p in sliced[1]]
+    missing = gl("merge", folders[0], folders[2], "--reports", tmp_path)
+    assert missing.returncode == 2 and "slice 2/3 missing" in missing.stderr
+    twice = gl("merge", folders[0], folders[0], folders[1], "--reports", tmp_path)
+    assert twice.returncode == 2 and "both slice 1/3" in twice.stderr
+    other = gl("catalogue", "--from", *runs[:2], "--shard", "2/2", "--reports", base / "other")
+    foreign = gl("merge", folders[0], _folder(other.stdout, "Catalogue:"), folders[2], "--reports", tmp_path)
+    assert foreign.returncode == 2 and "another suite" in foreign.stderr
+    nothing = gl("merge", tmp_path, "--reports", tmp_path)
+    assert nothing.returncode == 2 and "is not a catalogue folder" in nothing.stderr
+
+
+def test_a_bad_shard_exits_2_before_anything_runs(tmp_path):
+    bad = gl("catalogue", "--shard", "4/3", "--reports", tmp_path)
+    assert bad.returncode == 2 and "--shard '4/3'" in bad.stderr
+    matrix = gl("catalogue", "--gateway", "all", "--shard", "1/2", "--reports", tmp_path)
+    assert matrix.returncode == 2 and "not sharded yet" in matrix.stderr
+    assert not (tmp_path / "runs").exists()
