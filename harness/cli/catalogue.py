@@ -2,18 +2,26 @@
 
 Runs the scenarios one after the other (each is a normal run with its own
 folder and report) and writes reports/catalogue/<time>/index.html linking them.
-`--from RUN_DIR ...` builds the table from existing runs instead.
+`--from RUN_DIR ...` builds the table from existing runs instead; `--shard I/N` runs (or
+reads) one deterministic slice, and `gatewaylab merge` joins the slices (cli/merge.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
+import traceback
 from pathlib import Path
 
 from rich.table import Table
 
+from harness import scenario as scenarios
+from harness.cli import terminal
 from harness.cli.terminal import table
+from harness.errors import ScenarioError
+from harness.record import folder as rf
+from harness.scenario import shards
 from harness.record.folder import stamped
 from harness.report import pages
 
@@ -101,3 +109,51 @@ def text_table(all_rows: list[dict]) -> Table:
     for r in all_rows:
         t.add_row(f"{r['scenario']}/{r['variant']}", r["verdict"], r["says"])
     return t
+
+
+def run(args, run_one) -> int:
+    """The catalogue (or its slice): run each unit, or read its folder (--from); one table."""
+    from harness.cli import matrix
+    from harness.report import build
+
+    shard = shards.parse(args.shard)
+    found = []
+    if args.gateway and not args.runs:
+        if shard is not None:
+            raise ScenarioError("--shard splits the catalogue of one gateway; the matrix (--gateway) is not sharded yet.")
+        return matrix.run(args.gateway, args.all_variants, args.reports, run_one)
+    if args.runs:
+        by_name = {d.name: d for d in args.runs}
+        universe = sorted(by_name)
+        chosen = shards.pick(dict.fromkeys(universe, 1.0), shard)
+        for name in chosen:
+            summary, html = build.write(by_name[name])
+            found += rows(summary, html, unit=name)
+        code = 0 if all(r["verdict"] == "pass" for r in found) else 1
+        if args.gateway:
+            return matrix.finish(found, args.reports, code)
+    else:
+        loaded = {n: scenarios.load(n) for n in scenarios.available()}  # all valid before anything starts
+        wanted = {n: list(s.variants) if args.all_variants else list(s.default_variants) for n, s in loaded.items()}
+        universe = sorted(loaded)
+        chosen = shards.pick({n: sum(shards.variant_cost(loaded[n], v) for v in wanted[n]) for n in universe}, shard)
+        code = 0
+        for name in chosen:
+            s, variants = loaded[name], wanted[name]
+            try:
+                one, run_dir = run_one(s, variants, args.reports)
+            except Exception:  # a bug: say so, keep what the other scenarios give
+                traceback.print_exc()
+                print(f"gatewaylab: {s.name} stopped on an internal error (a bug; the traceback above says where). "
+                      "Its run folder keeps what was gathered; the catalogue goes on.", file=sys.stderr)
+                code = max(code, 1)
+                continue
+            if one == 130:
+                return 130
+            code = max(code, one)
+            if (run_dir / rf.SUMMARY).exists():
+                found += rows(json.loads((run_dir / rf.SUMMARY).read_text()), run_dir / rf.REPORT, unit=name)
+    out = write(found, new_folder(args.reports), slice_record(shard, chosen, universe))
+    terminal.console().print(text_table(found))
+    print(f"\nCatalogue: {out}")
+    return code

@@ -10,7 +10,6 @@ import argparse
 import json
 import os
 import sys
-import traceback
 from pathlib import Path
 
 from harness.cli import goroutines as goroutines_cli
@@ -23,8 +22,6 @@ from harness.record.capture import KINDS as CAPTURE_KINDS
 from harness.errors import GatewaylabError
 from harness.host.tools import ROOT
 from harness.record.folder import stamped
-from harness.cli import terminal
-from harness.record import folder as rf
 from harness.stack import gateways
 from harness.stack.gateways import KINDS as GATEWAY_KINDS
 
@@ -206,52 +203,8 @@ def _run_one(scenario, variants: list[str], reports: Path, deadline: float | Non
 
 def _catalogue(args) -> int:
     from harness.cli import catalogue
-    from harness.report import build
-    from harness.scenario import shards
 
-    shard = shards.parse(args.shard)
-    rows = []
-    if args.gateway and not args.runs:
-        if shard is not None:
-            raise scenarios.ScenarioError("--shard splits the catalogue of one gateway; the matrix (--gateway) is not sharded yet.")
-        from harness.cli import matrix
-        return matrix.run(args.gateway, args.all_variants, args.reports, _run_one)
-    if args.runs:
-        by_name = {d.name: d for d in args.runs}
-        universe = sorted(by_name)
-        chosen = shards.pick(dict.fromkeys(universe, 1.0), shard)
-        for name in chosen:
-            summary, html = build.write(by_name[name])
-            rows += catalogue.rows(summary, html, unit=name)
-        code = 0 if all(r["verdict"] == "pass" for r in rows) else 1
-        if args.gateway:
-            from harness.cli import matrix
-            return matrix.finish(rows, args.reports, code)
-    else:
-        loaded = {n: scenarios.load(n) for n in scenarios.available()}  # all valid before anything starts
-        wanted = {n: list(s.variants) if args.all_variants else list(s.default_variants) for n, s in loaded.items()}
-        universe = sorted(loaded)
-        chosen = shards.pick({n: sum(shards.variant_cost(loaded[n], v) for v in wanted[n]) for n in universe}, shard)
-        code = 0
-        for name in chosen:
-            s, variants = loaded[name], wanted[name]
-            try:
-                one, run_dir = _run_one(s, variants, args.reports)
-            except Exception:  # a bug: say so, keep what the other scenarios give
-                traceback.print_exc()
-                print(f"gatewaylab: {s.name} stopped on an internal error (a bug; the traceback above says where). "
-                      "Its run folder keeps what was gathered; the catalogue goes on.", file=sys.stderr)
-                code = max(code, 1)
-                continue
-            if one == 130:
-                return 130
-            code = max(code, one)
-            if (run_dir / rf.SUMMARY).exists():
-                rows += catalogue.rows(json.loads((run_dir / rf.SUMMARY).read_text()), run_dir / rf.REPORT, unit=name)
-    out = catalogue.write(rows, catalogue.new_folder(args.reports), catalogue.slice_record(shard, chosen, universe))
-    terminal.console().print(catalogue.text_table(rows))
-    print(f"\nCatalogue: {out}")
-    return code
+    return catalogue.run(args, _run_one)
 
 
 def _calibrate(args) -> int:
