@@ -111,3 +111,9 @@ def test_a_bad_shard_exits_2_before_anything_runs(tmp_path):
     matrix = gl("catalogue", "--gateway", "all", "--shard", "1/2", "--reports", tmp_path)
     assert matrix.returncode == 2 and "not sharded yet" in matrix.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_calibration_slice_is_refused_with_save_and_says_how_to_join_the_slices(tmp_path):
+    out = gl("calibrate", "unclosed-body", "--runs", "6", "--shard", "1/3", "--save", "--reports", tmp_path)
+    assert out.returncode == 2 and "--from DIR ... --save" in out.stderr
+    assert not (tmp_path / "runs").exists()

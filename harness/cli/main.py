@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="judge every recorded run of the scenario under reports/runs instead of running anything")
     cal.add_argument("--save", action="store_true",
                      help="write the figures beside the scenario: scenarios/calibration/NAME.json")
+    cal.add_argument("--shard", metavar="I/N",
+                     help="run only runs I, I+N, I+2N, ... of --runs; then judge every slice's folders with --from ... --save")
     cal.add_argument("--reports", type=Path, default=ROOT / "reports", help="where run folders go (default: reports/)")
     sub.add_parser("stability", help="the stability and detector tables from scenarios/calibration/*.json (markdown)")
     ex = sub.add_parser("explain", help="the story of a scenario, what to watch, and the buggy-vs-fixed code")
@@ -217,13 +219,19 @@ def _calibrate(args) -> int:
     gateways.check(scenario, variants)
     if not 1 <= args.runs <= 100:
         raise scenarios.ScenarioError("--runs takes a whole number from 1 to 100.")
+    from harness.scenario import shards
+
+    shard = shards.parse(args.shard)
+    if shard is not None and (args.save or args.runs_from or args.recorded):
+        raise scenarios.ScenarioError("--shard runs a slice of the calibration runs: save the figures afterwards from "
+                                      "every slice's run folders (`gatewaylab calibrate NAME --from DIR ... --save`).")
     if args.runs_from:
         run_dirs = list(args.runs_from)
     elif args.recorded:
         run_dirs = calibration.recorded_runs(args.reports, scenario.name)
     else:
         run_dirs = []
-        for i in range(args.runs):
+        for i in range(args.runs)[shard[0] - 1::shard[1]] if shard else range(args.runs):
             print(f"gatewaylab: calibration run {i + 1} of {args.runs}", file=sys.stderr)
             code, run_dir = _run_one(scenario, variants, args.reports)
             if code in (2, 130):
