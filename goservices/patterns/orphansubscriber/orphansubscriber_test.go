@@ -44,24 +44,30 @@ func drive(t *testing.T, h http.Handler, n int) {
 // The orphan: the SDK's subscriber goroutine, parked in its range loop.
 const top, file = "sdk.(*Client).Subscribe.func1+", "/orphansubscriber/sdk/sdk.go:"
 
+// waitGrowth polls the goroutine profile until the goroutines whose top
+// frame is top (in the SDK's file) are n more than before; it returns their block.
+func waitGrowth(t *testing.T, top string, before, n int) string {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		got, block := stacktest.Count(top, file)
+		if got-before == n {
+			return block
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines under %s grew by %d, want %d; block:\n%s", top, got-before, n, block)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestBuggyLeaksOneGoroutinePerRequest(t *testing.T) {
 	const n = 50
 	env := newEnv(t)
 	before, _ := stacktest.Count(top, file)
 	g0 := runtime.NumGoroutine()
 	drive(t, Buggy(env), n)
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		got, block := stacktest.Count(top, file)
-		if got-before == n {
-			t.Logf("leaked stack:\n%s", block)
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d subscriber goroutines grew by %d, want %d; block:\n%s", got, got-before, n, block)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	t.Logf("leaked stack:\n%s", waitGrowth(t, top, before, n))
 	if g := runtime.NumGoroutine() - g0; g < n {
 		t.Errorf("goroutines grew by %d, want >= %d", g, n)
 	}
