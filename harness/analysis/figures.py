@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, create_model
 
-from harness.scenario import BYPASS_METRICS, CLIENT_METRICS, CROSSCHECK_METRICS, GATEWAY_METRICS, REPLICA_METRICS
+from harness.scenario import BYPASS_METRICS, CLIENT_METRICS, CROSSCHECK_METRICS, GATEWAY_METRICS, LOAD_METRICS, REPLICA_METRICS
 
 Value = int | float | str | None  # a figure: a count, a measure, a line of code; None is "no data"
 Counts = dict[str, int]
@@ -44,6 +44,8 @@ ReplicaFigures = _figures(
 GatewayFigures = _figures("GatewayFigures", GATEWAY_METRICS, requests=(int, 0), error_log=(Counts, {}),
                           error_log_read=(bool, False), kind=(str, "nginx"),
                           state_samples=(int, 0), state_out_samples=(int, 0))
+LoadFigures = _figures("LoadFigures", LOAD_METRICS, model=(Literal["closed", "open"], "closed"), workers=(int, 1),
+                       line=(str, ""))
 BypassFigures = _figures("BypassFigures", BYPASS_METRICS, unseen=(int, 0))
 CrosscheckFigures = _figures(
     "CrosscheckFigures", CROSSCHECK_METRICS, locust_requests=(int, 0), access_log_requests=(int, 0), matched=(int, 0),
@@ -64,6 +66,7 @@ class VariantSummary(Strict):
     client: ClientFigures
     replicas: dict[str, ReplicaFigures]
     gateway: GatewayFigures
+    load: LoadFigures | None = None  # None: a summary written before the load was recorded
     bypass: BypassFigures
     crosscheck: CrosscheckFigures
     deaths: list[dict] | dict

@@ -35,9 +35,10 @@ def stack(folder: Path) -> dict:
 
 
 def requests(folder: Path) -> pd.DataFrame:
-    """What the client saw: one row per request. end = start + latency; location: a 3xx's Location header."""
+    """What the client saw: one row per request. end = start + latency; location: a 3xx's Location header;
+    sched: when the open model had it due (None in a closed model)."""
     df = pd.DataFrame(read_jsonl(folder / rf.REQUESTS),
-                      columns=["start", "endpoint", "method", "status", "ms", "rid", "error", "location"])
+                      columns=["start", "endpoint", "method", "status", "ms", "rid", "error", "location", "sched"])
     df["status"] = df["status"].fillna(0).astype(int)
     df["ms"] = df["ms"].astype(float)
     df["end"] = df["start"].astype(float) + df["ms"] / 1000.0

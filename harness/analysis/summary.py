@@ -18,6 +18,7 @@ from harness.record.journal import read as read_journal
 from harness.analysis.client import client, per_endpoint, per_second, public_origin, rewritten_redirects
 from harness.analysis.figures import checked
 from harness.analysis.gateway import bypass, crosscheck
+from harness.analysis.offered import offered
 from harness.analysis.replica import longest_gap, replica
 from harness.scenario import Scenario
 from harness.record import folder as rf
@@ -124,6 +125,7 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
             "kind": scenario.gateway.kind,
             **gateways.agreement(data.folder, data.episodes, data.addr_to_replica, scenario.gateway),
         },
+        "load": offered(data.folder, scenario.load, len(data.requests)),
         "bypass": bypass(data.requests, att, slow_ms),
         "crosscheck": crosscheck(data.requests, reqs),
         "deaths": data.meta.get("deaths", {}),

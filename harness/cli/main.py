@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
                           "(default: the scenario's `backend`, else local)")
     run.add_argument("--gateway", choices=GATEWAY_KINDS,
                      help="the gateway in front of the replicas (default: the scenario's gateway.kind, else nginx)")
+    run.add_argument("--load-model", choices=("closed", "open"),
+                     help="closed: users wait for answers (a stall slows the load); open: requests start on schedule "
+                          "(default: the scenario's load.model, else closed)")
+    run.add_argument("--load-workers", metavar="N|auto",
+                     help="Locust processes sending the load: a master and N workers above 1 (default: load.workers, else 1)")
     run.add_argument("--deadline", type=float, metavar="SECONDS",
                      help="stop the whole run after this long (default: each variant's load + 80 s)")
     rep = sub.add_parser("report", help="rebuild the report of a run or comparison folder, running nothing")
@@ -153,6 +158,7 @@ def _list() -> int:
 
 def _run(args) -> int:
     scenario = scenarios.on_gateway(scenarios.on_backend(scenarios.load(args.name), args.backend), args.gateway)
+    scenario = scenarios.on_load(scenario, args.load_model, args.load_workers)
     wanted = [v.strip() for item in (args.variant or []) for v in item.split(",") if v.strip()]
     variants = scenarios.pick_variants(scenario, wanted or None)
     if args.deadline is not None and not 0 < args.deadline <= 86400:

@@ -61,6 +61,19 @@ def on_gateway(scenario: Scenario, kind: str | None) -> Scenario:
     return _validated(data, f"{scenario.name} with --gateway {kind}")
 
 
+def on_load(scenario: Scenario, model: str | None = None, workers: str | None = None) -> Scenario:
+    """The scenario with another load model (--load-model) or number of Locust processes (--load-workers)."""
+    if model is None and workers is None:
+        return scenario
+    data = scenario.model_dump(mode="json")
+    if model is not None:
+        data["load"]["model"] = model
+    if workers is not None:
+        data["load"]["workers"] = workers if workers == "auto" else int(workers) if workers.isdigit() else workers
+    flags = " ".join(f for f in (model and f"--load-model {model}", workers and f"--load-workers {workers}") if f)
+    return _validated(data, f"{scenario.name} with {flags}")
+
+
 def _validated(data: dict, source: str) -> Scenario:
     try:
         return Scenario.model_validate(data)

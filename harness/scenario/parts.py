@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from harness.scenario.vocabulary import MAX_DURATION_S, MAX_RATE, MAX_USERS, NAME, NEXT_UPSTREAM, TOXIC_ATTRIBUTES
+from harness.scenario.vocabulary import MAX_DURATION_S, MAX_INFLIGHT, MAX_RATE, MAX_USERS, MAX_WORKERS, NAME, NEXT_UPSTREAM, TOXIC_ATTRIBUTES
 
 Name = Annotated[str, Field(pattern=NAME)]
 # A DNS name as nginx's $host gives it (lower case, no port): safe in a config and a header.
@@ -173,12 +173,59 @@ class Endpoint(Strict):
         return self.name or f"{self.method} {self.path}"
 
 
+class Step(Strict):
+    at_s: float = Field(ge=0, le=MAX_DURATION_S)
+    rate: float = Field(gt=0, le=MAX_RATE)
+
+
+class Shape(Strict):
+    """The rate over time (harness/drive/shape.py): ramp from from_rate over over_s, steps, or a spike."""
+    kind: Literal["constant", "ramp", "step", "spike"] = "constant"
+    from_rate: float | None = Field(None, gt=0, le=MAX_RATE)
+    over_s: float | None = Field(None, gt=0, le=MAX_DURATION_S)
+    steps: list[Step] = []
+    at_s: float | None = Field(None, ge=0, le=MAX_DURATION_S)
+    for_s: float | None = Field(None, gt=0, le=MAX_DURATION_S)
+    peak_rate: float | None = Field(None, gt=0, le=MAX_RATE)
+
+    @model_validator(mode="after")
+    def _fields_of_kind(self) -> "Shape":
+        needs = {"constant": (), "ramp": ("from_rate", "over_s"), "step": ("steps",), "spike": ("at_s", "for_s", "peak_rate")}
+        missing = [f for f in needs[self.kind] if not getattr(self, f)]
+        stray = [f for f in ("from_rate", "over_s", "steps", "at_s", "for_s", "peak_rate")
+                 if f not in needs[self.kind] and getattr(self, f)]
+        if missing or stray:
+            raise ValueError(f"a {self.kind} shape needs {', '.join(needs[self.kind]) or 'nothing else'}"
+                             + (f"; missing: {', '.join(missing)}" if missing else "")
+                             + (f"; not for this kind: {', '.join(stray)}" if stray else ""))
+        return self
+
+
 class Load(Strict):
     users: int = Field(ge=1, le=MAX_USERS)
     spawn_rate: float = Field(gt=0, le=MAX_USERS)
     rate: float = Field(gt=0, le=MAX_RATE, description="requests per second, all users together (a cap)")
     duration_s: Seconds
     endpoints: list[Endpoint] = Field(min_length=1)
+    # closed: `users` each wait for an answer before the next request, so a stall slows the load down
+    # with it; open: requests start on schedule whatever the answers do (coordinated omission avoided).
+    model: Literal["closed", "open"] = "closed"
+    shape: Shape = Shape()
+    # Locust processes sending the load (a master and N workers above 1); auto: one per core.
+    workers: Annotated[int, Field(ge=1, le=MAX_WORKERS)] | Literal["auto"] = 1
+    # open model: at most this many requests in flight; a start beyond it is dropped and counted.
+    # None: rate x the client's timeout, i.e. never, unless the generator itself falls behind.
+    max_inflight: int | None = Field(None, ge=1, le=MAX_INFLIGHT)
+
+    @model_validator(mode="after")
+    def _shape_inside_load(self) -> "Load":
+        s = self.shape
+        ends = [s.at_s + s.for_s] if s.kind == "spike" else [x.at_s for x in s.steps]
+        if any(e > self.duration_s for e in ends):
+            raise ValueError(f"load.shape reaches past load.duration_s ({self.duration_s:g} s)")
+        if self.model == "closed" and self.max_inflight is not None:
+            raise ValueError("load.max_inflight is for model: open (a closed model has `users` in flight at most)")
+        return self
 
     @field_validator("endpoints")
     @classmethod

@@ -52,6 +52,8 @@ TOXIC_ATTRIBUTES = {
 MAX_DURATION_S = 1800
 MAX_RATE = 2000
 MAX_USERS = 500
+MAX_WORKERS = 16
+MAX_INFLIGHT = 20_000
 
 
 OPS = {">": float.__gt__, ">=": float.__ge__, "<": float.__lt__, "<=": float.__le__, "==": float.__eq__}
@@ -79,6 +81,8 @@ CLIENT_METRICS = (
 GATEWAY_METRICS = ("retried_requests", "no_live_upstreams", "failed_attempts", "attempts_per_request", "ejection_episodes", "rewritten_redirects", "state_agreement")
 BYPASS_METRICS = ("figure", "bad_requests", "bypassed", "noticed", "no_live")
 CROSSCHECK_METRICS = ("missing_in_access_log", "unexpected_in_access_log")
+# The load as sent against its schedule (late: started more than LATE_MS after it; dropped: never started).
+LOAD_METRICS = ("scheduled", "sent", "sent_share", "late_starts", "dropped_starts", "max_late_ms")
 
 
 # What `gatewaylab compare` judges; thresholds are the smallest difference worth a verdict.
@@ -106,4 +110,6 @@ def metric_known(path: str, replicas: list[str]) -> bool:
             return m in BYPASS_METRICS
         case ["crosscheck", m]:
             return m in CROSSCHECK_METRICS
+        case ["load", m]:
+            return m in LOAD_METRICS
     return False
