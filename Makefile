@@ -104,6 +104,7 @@ test-py: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
 
 bench: setup
+	@scripts/ensure-deb wrk wrk
 	$(BIN)/python benchmarks/run.py
 
 clean:

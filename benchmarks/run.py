@@ -1,108 +1,68 @@
-"""`make bench`: the speed targets, measured.
+"""`make bench`: speed and cost figures, measured side by side in one run (figures, not assertions).
 
-1. The warm end-to-end time of `gatewaylab run unclosed-body` (target: under 3 minutes
-   with the default variants, set-up already done).
-2. Rebuilding the report of a long run (20 minutes at 70 req/s, two replicas) from its
-   folder: wall time and peak memory of the analysis.
+1. The load generator: the harness's own locustfile at full speed against wrk and bare Locust on the
+   same target at the same sitting, and with two Locust workers (benchmarks/loadgen.py).
+2. What instrumenting a replica costs: its top rate under wrk, watched vs bare (benchmarks/instrumentation.py).
+3. Time to verdict: how many seconds of load each recorded variant needed before its verdict settled
+   (harness/analysis/settle.py), over the recorded run folders and the latest catalogue.
+4. The catalogue's wall time, from the latest catalogue folder (`make catalogue` writes one).
+5. Rebuilding the report of a 20-minute run from its folder.
 
-Prints one line per figure; exits 1 when a target is missed.
+Prints each figure with its goal, and writes reports/bench/<time>.json and latest.md.
+Usage: python benchmarks/run.py [--only loadgen,instrumentation,settle,catalogue,report] [--catalogue DIR]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
-import random
-import resource
-import subprocess
+import os
+import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import ROOT  # noqa: E402
+import figures  # noqa: E402
 
-from harness.record.folder import RunFolder  # noqa: E402
-from harness.scenario import load  # noqa: E402
-
-WARM_TARGET_S = 180
-REPORT_TARGET_S = 60
+SECTIONS = ("loadgen", "instrumentation", "settle", "catalogue", "report")
 
 
-def synthetic_run(folder: Path, minutes: int = 20, rate: int = 70) -> None:
-    """A run folder shaped like a real buggy run: timeouts on a, retries on b, ejection lines."""
-    scenario = load("unclosed-body")
-    RunFolder.write(folder, scenario, ["buggy"])
-    (folder / "journal.jsonl").write_text(json.dumps({"t": 0, "variant": None, "step": "run finished", "outcome": "ok"}) + "\n")
-    v = folder / "variants" / "buggy"
-    (v / "nginx").mkdir(parents=True)
-    t0 = 1_800_000_000.0
-    n = minutes * 60 * rate
-    stack = {"proxies": {"gw-a": {"listen": "127.0.0.1:1001", "replica": "a", "leg": "gateway"},
-                         "gw-b": {"listen": "127.0.0.1:1002", "replica": "b", "leg": "gateway"}}}
-    (v / "stack.json").write_text(json.dumps(stack))
-    (v / "meta.json").write_text(json.dumps({"t0": t0, "t_end": t0 + minutes * 60, "load_exit": 0,
-                                             "replicas": {"a": "buggy", "b": "fixed"}}))
-    rnd = random.Random(1)
-    with open(v / "requests.jsonl", "w") as req, open(v / "nginx" / "access.log", "w") as acc:
-        for i in range(n):
-            start = t0 + i / rate
-            timeout = rnd.random() < 0.01
-            ms = 2050.0 if timeout else rnd.uniform(40, 70)
-            rid = f"{i:012x}"
-            req.write(json.dumps({"start": start, "endpoint": "GET /api/item", "method": "GET", "status": 200, "ms": ms,
-                                  "rid": rid, "error": None}) + "\n")
-            up = ("127.0.0.1:1001, 127.0.0.1:1002", "504, 200", "2.000, 0.050", "-, 0.049") if timeout else \
-                 ("127.0.0.1:1002", "200", f"{ms / 1000:.3f}", f"{ms / 1000:.3f}")
-            acc.write(json.dumps({"msec": f"{start + ms / 1000:.3f}", "rid": rid, "method": "GET", "uri": "/api/item",
-                                  "status": "200", "request_time": f"{ms / 1000:.3f}", "upstream_addr": up[0],
-                                  "upstream_status": up[1], "upstream_response_time": up[2],
-                                  "upstream_connect_time": "0.000", "upstream_header_time": up[3]}) + "\n")
-    with open(v / "samples.jsonl", "w") as f:
-        for s in range(minutes * 60):
-            for r in ("a", "b"):
-                f.write(json.dumps({"t": t0 + s, "replica": r, "goroutines": 10 + (s // 12 if r == "a" else 0),
-                                    "pool_in_use": 20 if r == "a" else 1, "pool_waiters": 5 if r == "a" else 0,
-                                    "open_fds": 30, "rss_bytes": 17e6, "inflight": 5}) + "\n")
-    with open(v / "nginx" / "error.log", "w") as f:
-        for s in range(0, minutes * 60, 12):
-            stamp = time.strftime("%Y/%m/%d %H:%M:%S", time.gmtime(t0 + s))
-            f.write(f'{stamp} [warn] 7#7: *1 upstream server temporarily disabled while reading response header from '
-                    f'upstream, client: 127.0.0.1, server: , request: "GET /api/item HTTP/1.1", upstream: '
-                    f'"http://127.0.0.1:1001/api/item", host: "x"\n')
-    (v / "toxics.jsonl").write_text("")
+def machine() -> str:
+    return f"{os.cpu_count()} cores, {platform.machine()}, {platform.platform(terse=True)}, load average {os.getloadavg()[0]:.1f}"
 
 
-def bench_report() -> bool:
-    from harness.report.build import write
-
-    with tempfile.TemporaryDirectory() as d:
-        folder = Path(d)
-        synthetic_run(folder)
-        start = time.perf_counter()
-        summary, _ = write(folder)
-        took = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    requests = summary["variants"]["buggy"]["client"]["requests"]
-    print(f"report rebuild: {requests} requests (20 min at 70 req/s): {took:.1f} s, peak RSS {peak_mb:.0f} MB "
-          f"(target < {REPORT_TARGET_S} s)")
-    return took < REPORT_TARGET_S
-
-
-def bench_warm_run() -> bool:
-    with tempfile.TemporaryDirectory() as d:
-        start = time.perf_counter()
-        out = subprocess.run([sys.executable, "-m", "harness", "run", "unclosed-body", "--reports", d], cwd=ROOT,
-                             capture_output=True, text=True)
-        took = time.perf_counter() - start
-    print(f"warm `gatewaylab run unclosed-body` (buggy, fixed): {took:.0f} s, exit {out.returncode} "
-          f"(target < {WARM_TARGET_S} s)")
-    return took < WARM_TARGET_S and out.returncode in (0, 1)
+def main() -> int:
+    p = argparse.ArgumentParser(prog="make bench")
+    p.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated: {', '.join(SECTIONS)}")
+    p.add_argument("--catalogue", type=Path, help="a catalogue folder (default: the latest under reports/catalogue/)")
+    p.add_argument("--out", type=Path, default=ROOT / "reports" / "bench")
+    args = p.parse_args()
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in SECTIONS]
+    if unknown:
+        print(f"bench: unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}", file=sys.stderr)
+        return 2
+    started = time.time()
+    result = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
+              "command": " ".join(["python", "benchmarks/run.py", *sys.argv[1:]])}
+    lines = [f"# make bench, {result['date']}", "", f"Machine: {result['machine']}", f"Command: `{result['command']}`", ""]
+    for section in chosen:
+        print(f"bench: {section} ...", file=sys.stderr, flush=True)
+        fig, text = getattr(figures, section)(args)
+        result[section] = fig
+        lines += text + [""]
+        print("\n".join(text), flush=True)
+    result["took_s"] = round(time.time() - started, 1)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(started))
+    (args.out / f"{stamp}.json").write_text(json.dumps(result, indent=2))
+    (args.out / "latest.md").write_text("\n".join(lines + [f"Took {result['took_s']:.0f} s."]) + "\n")
+    print(f"\nbench: written {args.out / (stamp + '.json')} and {args.out / 'latest.md'}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":
-    ok = bench_report()
-    if "--no-run" not in sys.argv:
-        ok = bench_warm_run() and ok
-    raise SystemExit(0 if ok else 1)
+    raise SystemExit(main())

@@ -46,6 +46,7 @@ def table_rows(summary: dict) -> list[tuple[str, list[str]]]:
     """The per-variant comparison table: (label, one cell per variant)."""
     vs = list(summary["variants"].values())
     rows = [
+        *_load_rows(vs),
         ("requests (client)", [_fmt(v["client"]["requests"]) for v in vs]),
         ("status counts", [_fmt(v["client"]["status"]) for v in vs]),
         ("5xx rate", [f"{v['client']['rate_5xx']:.2%}" if v["client"]["rate_5xx"] is not None else "-" for v in vs]),
@@ -86,6 +87,25 @@ def table_rows(summary: dict) -> list[tuple[str, list[str]]]:
              [f"{cell(v, 'leak_flagged_s')} / {cell(v, 'first_symptom_s')}" for v in vs]),
         ]
     return rows
+
+
+def _load_rows(vs: list[dict]) -> list[tuple[str, list[str]]]:
+    """Which load model ran, and how much of its schedule it sent (a closed model sends less in a stall)."""
+    loads = [v.get("load") or {} for v in vs]
+    if not any(loads):
+        return []
+    rows = [("load model", [_fmt(x.get("model")) for x in loads]),
+            ("sent of scheduled", [f"{_fmt(x.get('sent'))} of {_fmt(x.get('scheduled'))}" for x in loads])]
+    if any(x.get("model") == "open" for x in loads):
+        rows.append(("starts late (> 10 ms) / dropped; latest (ms)",
+                     [f"{_fmt(x.get('late_starts'))} / {_fmt(x.get('dropped_starts'))}; {_fmt(x.get('max_late_ms'))}" for x in loads]))
+    return rows
+
+
+def load_lines(summary: dict) -> list[str]:
+    """Each distinct load the variants ran, in words."""
+    lines = [(v.get("load") or {}).get("line") for v in summary["variants"].values()]
+    return list(dict.fromkeys(x for x in lines if x))
 
 
 def _database_rows(vs: list[dict], r: str) -> list[tuple[str, list[str]]]:
@@ -205,6 +225,7 @@ def markdown(summary: dict) -> str:
     lines = [f"## {summary['scenario']}: {summary['title']}", ""]
     if summary.get("stack"):
         lines += [f"Stack: {summary['stack']}", ""]
+    lines += [f"Load: {x}" for x in load_lines(summary)] + ([""] if load_lines(summary) else [])
     if not summary["complete"]:
         lines += ["**INCOMPLETE RUN**: " + _fmt((summary.get("stopped") or {}).get("error", "the run did not finish")), ""]
     names = list(summary["variants"])
@@ -233,4 +254,4 @@ def render_html(summary: dict, description: str, png: bytes) -> str:
     return pages.render("run.html.j2", summary=summary, description=description,
                         png=base64.b64encode(png).decode(), rows=table_rows(summary), dumped=_dumped,
                         fmt=_fmt, measured=_measured, leak_checks_note=leak_checks_note,
-                        crosscheck_note=_crosscheck_note, flat_notes=flat_notes)
+                        crosscheck_note=_crosscheck_note, flat_notes=flat_notes, load_lines=load_lines(summary))

@@ -26,6 +26,7 @@ type config struct {
 	maxConnsPerHost             int
 	clientTimeout               time.Duration
 	leakwatchInterval           time.Duration
+	instrument                  bool      // false: no pool tracing, per-request metrics or leakwatch (make bench measures their cost)
 	params                      paramFlag // -param key=value, checked against the pattern's params
 	methods                     []string  // methods /api/item answers; others get 405
 	constructor                 svc.Constructor
@@ -68,6 +69,7 @@ func parseConfig(args []string, out io.Writer) (config, error) {
 	fs.IntVar(&c.maxConnsPerHost, "max-conns-per-host", 20, "outbound Transport.MaxConnsPerHost (and MaxIdleConnsPerHost); 0 is Go's default: no cap, 2 idle")
 	fs.DurationVar(&c.clientTimeout, "client-timeout", time.Second, "http.Client.Timeout for the client-timeout variant")
 	fs.DurationVar(&c.leakwatchInterval, "leakwatch-interval", time.Second, "how often leakwatch samples goroutines for leaks (leakwatch_* metrics); 0 disables")
+	fs.BoolVar(&c.instrument, "instrument", true, "pool tracing, per-request metrics and leakwatch; false only to measure what they cost (make bench)")
 	fs.StringVar(&c.name, "name", "refsvc", "replica name for logs, answers and metric labels")
 	fs.Var(c.params, "param", "pattern parameter key=value, repeatable, e.g. budget=150ms (each pattern lists its own)")
 	if err := fs.Parse(args); err != nil {

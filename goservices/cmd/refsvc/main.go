@@ -52,6 +52,14 @@ func main() {
 	}
 }
 
+// newClient is the outbound client: pool-traced, or (-instrument=false) the same Transport untraced.
+func newClient(stats *pool.Stats, cfg config) *http.Client {
+	if cfg.instrument {
+		return pool.NewClient(stats, cfg.maxConnsPerHost)
+	}
+	return pool.PlainClient(cfg.maxConnsPerHost)
+}
+
 func run(cfg config, log *slog.Logger) error {
 	reg := prometheus.DefaultRegisterer // has go_* and process_* collectors
 	stats := pool.New()
@@ -62,14 +70,14 @@ func run(cfg config, log *slog.Logger) error {
 		return err
 	}
 	var watch *leakwatch.Watcher
-	if cfg.leakwatchInterval > 0 {
+	if cfg.leakwatchInterval > 0 && cfg.instrument {
 		watch = leakwatch.New(leakwatch.Options{Interval: cfg.leakwatchInterval, Module: "gatewaylab/goservices"})
 		if err := watch.Register(reg); err != nil {
 			return err
 		}
 	}
 	env := svc.Env{
-		Client:        pool.NewClient(stats, cfg.maxConnsPerHost),
+		Client:        newClient(stats, cfg),
 		DependencyURL: cfg.dependency,
 		DependencyTCP: cfg.dependencyTCP,
 		Replica:       cfg.name,
@@ -93,9 +101,13 @@ func run(cfg config, log *slog.Logger) error {
 	if cfg.hooks != nil {
 		hooks = cfg.hooks(env, &tracker)
 	}
-	service, err := metrics.Instrument(reg, serviceMux(cfg.methods, tracker.Wrap(cfg.constructor(env)), p.RoutePaths()...))
-	if err != nil {
-		return err
+	var service http.Handler = serviceMux(cfg.methods, tracker.Wrap(cfg.constructor(env)), p.RoutePaths()...)
+	if cfg.instrument {
+		instrumented, err := metrics.Instrument(reg, service)
+		if err != nil {
+			return err
+		}
+		service = instrumented
 	}
 	service = withProbes(service, hooks)
 

@@ -207,12 +207,22 @@ func (t *tracingRT) CloseIdleConnections() {
 // NewClient returns the per-process outbound client: one Transport whose
 // pool is capped at maxConnsPerHost, instrumented by s.
 func NewClient(s *Stats, maxConnsPerHost int) *http.Client {
-	tr := &http.Transport{
+	tr := transport(maxConnsPerHost)
+	tr.DialContext = s.DialContext(&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second})
+	return &http.Client{Transport: s.RoundTripper(tr)}
+}
+
+// PlainClient is NewClient's Transport without the tracing: what the tracing costs is the difference.
+func PlainClient(maxConnsPerHost int) *http.Client {
+	return &http.Client{Transport: transport(maxConnsPerHost)}
+}
+
+func transport(maxConnsPerHost int) *http.Transport {
+	return &http.Transport{
 		Proxy:               nil, // never route the lab through an env proxy
-		DialContext:         s.DialContext(&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}),
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		MaxConnsPerHost:     maxConnsPerHost,
 		MaxIdleConnsPerHost: maxConnsPerHost,
 		IdleConnTimeout:     90 * time.Second,
 	}
-	return &http.Client{Transport: s.RoundTripper(tr)}
 }

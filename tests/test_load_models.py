@@ -1,0 +1,118 @@
+"""The load's models: closed (users wait for answers) and open (requests start on schedule), shapes, workers.
+
+The shape arithmetic is checked by itself; the open model and Locust's workers by a real short run
+(nginx, Toxiproxy, Go replicas, Locust master and workers); the stall by recorded run folders.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from harness.analysis.summary import summarize
+from harness.report import build
+from harness.drive import shape
+from harness.errors import ScenarioError
+from harness.host.sockets import alive
+from harness.scenario import load, on_load
+from harness.scenario.parts import Load
+from tests import runs
+
+ENDPOINTS = [{"path": "/api/item"}]
+
+
+def test_each_shape_gives_the_rate_it_names():
+    assert shape.rate_at(None, 70, 12) == 70
+    ramp = {"kind": "ramp", "from_rate": 10, "over_s": 20}
+    assert [shape.rate_at(ramp, 70, t) for t in (0, 10, 20, 40)] == [10, 40, 70, 70]
+    step = {"kind": "step", "steps": [{"at_s": 30, "rate": 5}, {"at_s": 10, "rate": 140}]}
+    assert [shape.rate_at(step, 70, t) for t in (0, 9.9, 10, 29, 30)] == [70, 70, 140, 140, 5]
+    spike = {"kind": "spike", "at_s": 20, "for_s": 5, "peak_rate": 300}
+    assert [shape.rate_at(spike, 70, t) for t in (19.9, 20, 24.9, 25)] == [70, 300, 300, 70]
+
+
+def test_the_schedule_holds_as_many_starts_as_the_shape_asks():
+    assert shape.scheduled(None, 30, 18) == 540
+    # 10 s at 70/s, 5 s at 300/s, 5 s at 70/s
+    assert shape.scheduled({"kind": "spike", "at_s": 10, "for_s": 5, "peak_rate": 300}, 70, 20) == pytest.approx(700 + 1500 + 350, abs=3)
+    starts = shape.arrivals({"kind": "ramp", "from_rate": 10, "over_s": 10}, 30, 20)
+    assert starts == sorted(starts) and starts[0] == 0 and starts[-1] < 20
+    assert len(starts) == pytest.approx(200 + 300, abs=3)  # the ramp's mean 20/s for 10 s, then 30/s
+
+
+@pytest.mark.parametrize("fields, says", [
+    ({"shape": {"kind": "ramp", "at_s": 3}}, "missing: from_rate, over_s; not for this kind: at_s"),
+    ({"shape": {"kind": "spike", "at_s": 15, "for_s": 10, "peak_rate": 100}}, "reaches past load.duration_s"),
+    ({"shape": {"kind": "wave"}}, "shape.kind"),
+    ({"max_inflight": 50}, "load.max_inflight is for model: open"),
+    ({"model": "poisson"}, "model"),
+    ({"workers": 0}, "workers"),
+    ({"workers": "many"}, "workers"),
+])
+def test_a_load_that_cannot_run_is_refused_by_name(fields, says):
+    with pytest.raises(ValueError, match=says.replace("(", r"\(")):
+        Load(users=5, spawn_rate=5, rate=30, duration_s=20, endpoints=ENDPOINTS, **fields)
+
+
+def test_the_command_line_override_is_validated_like_the_file():
+    s = on_load(load("unclosed-body"), "open", "2")
+    assert (s.load.model, s.load.workers) == ("open", 2)
+    with pytest.raises(ScenarioError, match="--load-workers 99") as e:
+        on_load(load("unclosed-body"), None, "99")
+    assert "load.workers" in str(e.value)
+
+
+def test_folders_recorded_before_the_open_model_read_as_closed():
+    v = summarize(runs.ROOT / "tests" / "fixtures" / "runs" / "e2e-short")[0]["variants"]["buggy"]
+    assert v["load"]["model"] == "closed" and v["load"]["late_starts"] is None  # no data, never a zero
+    assert v["load"]["scheduled"] == 540 and 0 < v["load"]["sent_share"] <= 1
+
+
+@pytest.mark.e2e
+def test_an_open_load_from_two_locust_workers_starts_on_schedule(tmp_path):
+    """Locust's master forks two workers bound to 127.0.0.1; each starts every other arrival and counts its starts."""
+    proc = runs.start(runs.SCENARIOS / "e2e-short.yaml", tmp_path, "--variant", "buggy",
+                      "--load-model", "open", "--load-workers", "2")
+    out, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 0, out
+    run_dir = runs.run_dir_of(tmp_path)
+    folder = run_dir / "variants" / "buggy"
+    counts = [json.loads(p.read_text()) for p in sorted((folder / "locust").glob("starts-*.json"))]
+    assert len(counts) == 2 and {c["worker"] for c in counts} == {0, 1} and len({c["pid"] for c in counts}) == 2
+    assert sum(c["scheduled"] for c in counts) == 540
+    rows = [json.loads(x) for x in (folder / "requests.jsonl").read_text().splitlines()]  # one write per row: none torn
+    assert all(r["sched"] <= r["start"] + 0.001 for r in rows)
+    v = json.loads((run_dir / "summary.json").read_text())["variants"]["buggy"]
+    assert v["load"]["model"] == "open" and v["load"]["workers"] == 2
+    assert v["load"]["sent"] == len(rows) >= 0.95 * 540
+    assert v["load"]["dropped_starts"] == 0 and v["load"]["late_starts"] is not None
+    assert "open model" in (run_dir / "summary.md").read_text()
+    locust_pid = json.loads((folder / "meta.json").read_text())["locust_pid"]
+    assert not any(alive(p) for p in [locust_pid, *(c["pid"] for c in counts)])  # the master and its workers
+    shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_a_stall_shows_more_slow_requests_under_the_open_model_than_under_the_closed_one(tmp_path):
+    """tests/fixtures/runs/unclosed-body-{closed,open}: `gatewaylab run unclosed-body --variant buggy --load-model M`,
+    70 req/s for 50 s, recorded 5 December 2026 on 2 cores beside other runs (replica logs and full dumps left out).
+    In 3 runs of each: closed 36-37 slow requests of 3333-3357 sent; open 76 of 3462-3491 (3501 scheduled).
+
+    The closed model's 35 users each wait out replica a's 2 s timeouts, so while a stalls fewer requests
+    are sent: the stall is measured on fewer requests than users would send."""
+    figures = {}
+    for model in ("closed", "open"):
+        run_dir = tmp_path / model
+        shutil.copytree(runs.ROOT / "tests" / "fixtures" / "runs" / f"unclosed-body-{model}", run_dir)
+        v = summarize(run_dir)[0]["variants"]["buggy"]
+        assert v["load"]["model"] == model and v["verdict"] == "pass"
+        figures[model] = v
+        build.write(run_dir)
+        assert f"{model} model" in (run_dir / "summary.md").read_text()
+    closed, opened = figures["closed"], figures["open"]
+    assert closed["load"]["scheduled"] == opened["load"]["scheduled"] == 3501  # the same nominal rate
+    assert closed["load"]["sent_share"] < 0.97 < opened["load"]["sent_share"]
+    bad = {m: v["client"]["slow"] + v["client"]["errors_5xx"] + v["client"]["conn_errors"] for m, v in figures.items()}
+    assert bad["open"] >= 1.5 * bad["closed"] > 0
+    assert opened["load"]["dropped_starts"] == 0 and opened["load"]["late_starts"] is not None
