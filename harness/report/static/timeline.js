@@ -28,7 +28,11 @@
 
   // [data, series] of one panel of one variant; raw holds what the hover shows (counts, not stacks).
   function panel(row, v, colors) {
-    var c = v.client, s = v.samples, xs, series = [{label: "s", value: function (u, x) { return x == null ? "-" : x.toFixed(row === "outcomes" || row === "latency" ? 0 : 2) + " s"; }}];
+    var c = v.client, s = v.samples, xs, series = [{label: "s", value: function (u, x) {
+      if (x == null) return "-";
+      // a per-second point stands for its whole second (by completion time)
+      return row === "outcomes" || row === "latency" ? Math.floor(x) + "-" + (Math.floor(x) + 1) + " s" : x.toFixed(2) + " s";
+    }}];
     if (row === "outcomes") {
       var acc = c.x.map(function () { return 0; }), stacks = [], raw = [];
       c.labels.forEach(function (l) {
