@@ -23,7 +23,6 @@ from harness.report import build
 from tests.browser import chromium, shot, workshop
 from tests.runs import journal, registered_pids
 
-pytestmark = pytest.mark.e2e
 RUN = Path(__file__).parent / "fixtures" / "runs" / "e2e-short"
 SERIES = """name => { const u = (window.gatewaylabCharts || {})[name]; if (!u) return null;
   return {labels: u.series.map(s => s.label), data: u.data}; }"""
@@ -68,6 +67,7 @@ def _rise(series: dict | None, replica: str, until_s: float) -> tuple[float, flo
     return (pts[0][1], max(y for _, y in pts)) if pts else None
 
 
+@pytest.mark.e2e
 def test_a_run_started_from_the_page_shows_the_leak_live_and_stop_tears_it_down(server):
     proc, url, reports = server
     started = time.monotonic()
