@@ -22,9 +22,10 @@ BASELINE_REF ?=
 JUNIT ?= reports/regress/junit.xml
 REPO ?=
 
-.PHONY: setup scenario catalogue matrix calibrate regress test test-go test-py bench nginx haproxy postgres docker list clean
+.PHONY: setup scenario catalogue matrix calibrate regress test test-go test-py bench nginx haproxy postgres docker list clean \
+	workshop uplot browser
 
-setup: $(VENV)/.installed bin/refsvc $(TOXIPROXY) nginx haproxy $(CADDY) postgres
+setup: $(VENV)/.installed bin/refsvc $(TOXIPROXY) nginx haproxy $(CADDY) postgres uplot
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11+ is needed: install python3 and python3-venv." >&2; exit 1; }
@@ -59,6 +60,14 @@ $(CADDY):
 	GOBIN=$(CURDIR)/tools/.gobin $(GO) install github.com/caddyserver/caddy/v2/cmd/caddy@v$(CADDY_VERSION)
 	mv tools/.gobin/caddy $@
 
+# uPlot, the interactive timeline's charting library: from the npm registry, pinned by version and sha512.
+uplot:
+	@scripts/ensure-uplot
+
+# Debian's chromium for the browser tests (Playwright drives it; it never downloads a browser).
+browser:
+	@scripts/ensure-deb chromium chromium
+
 # The PostgreSQL server binaries, for scenarios with a database (db-pool-leak); its service is never started.
 postgres:
 	@scripts/ensure-postgres
@@ -91,6 +100,11 @@ regress: setup
 		$(if $(CANDIDATE_REF),--candidate-ref $(CANDIDATE_REF)) $(if $(BASELINE_REF),--baseline-ref $(BASELINE_REF)) \
 		$(if $(REPO),--repo $(REPO))
 
+# A local web page for a trainer: the scenarios, their code, runs started and watched live, their reports.
+PORT ?=
+workshop: setup
+	$(BIN)/gatewaylab workshop $(if $(PORT),--port $(PORT))
+
 list: $(VENV)/.installed
 	$(BIN)/gatewaylab list
 
@@ -100,7 +114,7 @@ test-go:
 	cd goservices && $(GO) test -count=1 ./...
 
 # pytest exits 5 when a selection holds no test; that is not a failure here.
-test-py: setup
+test-py: setup browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then rc=0; fi; exit $$rc
 
 bench: setup

@@ -10,9 +10,10 @@ import json
 from pathlib import Path
 
 from harness.analysis import records
+from harness.analysis.series import run_series
 from harness.analysis.summary import summarize
 from harness.errors import RunError
-from harness.report import pages
+from harness.report import interactive, pages
 from harness.report.plots import timeline
 from harness.record import folder as rf
 
@@ -26,8 +27,9 @@ def write(run_dir: Path) -> tuple[dict, Path]:
     scenario = records.scenario(run_dir)
     phases = [(p.name, p.start_s, p.duration_s) for p in scenario.phases]
     png = timeline(list(data.values()), phases, scenario.analysis.slow_ms) if data else b""
+    series = run_series(list(data.values()), scenario) if data else None
     out = run_dir / rf.REPORT
-    out.write_text(render_html(summary, scenario.description, png))
+    out.write_text(render_html(summary, scenario.description, png, series))
     (run_dir / rf.SUMMARY_MD).write_text(markdown(summary))
     return summary, out
 
@@ -250,8 +252,12 @@ def markdown(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def render_html(summary: dict, description: str, png: bytes) -> str:
+def render_html(summary: dict, description: str, png: bytes, series: dict | None = None) -> str:
+    """The report page; series (analysis.series.run_series) adds the interactive timeline."""
+    assets = interactive.assets() if series else None
     return pages.render("run.html.j2", summary=summary, description=description,
                         png=base64.b64encode(png).decode(), rows=table_rows(summary), dumped=_dumped,
+                        series_json=interactive.script_json(series) if assets else None, assets=assets,
+                        missing_note=interactive.MISSING if series and not assets else None,
                         fmt=_fmt, measured=_measured, leak_checks_note=leak_checks_note,
                         crosscheck_note=_crosscheck_note, flat_notes=flat_notes, load_lines=load_lines(summary))

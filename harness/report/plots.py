@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from harness.analysis.client import per_second  # noqa: E402
+from harness.analysis.series import toxic_windows  # noqa: E402
 from harness.analysis.summary import VariantData  # noqa: E402
 from harness.report import events  # noqa: E402
 
@@ -32,21 +33,6 @@ def _order(label: str) -> tuple:
     """Good answers at the bottom, then slow ones, then errors."""
     bad = label == "no answer" or label[0] in "45"
     return (bad, label.endswith("slow"), label)
-
-
-def toxic_windows(data: VariantData) -> list[tuple[float, float, str]]:
-    """(start, end, label) of each toxic, seconds since t0."""
-    out = []
-    opened: dict[tuple[str, str], float] = {}
-    for r in data.toxics[data.toxics["ok"] == True].itertuples(index=False):  # noqa: E712
-        key = (r.toxic, r.proxy)
-        if r.action == "add":
-            opened[key] = r.t - data.t0
-        elif key in opened:
-            out.append((opened.pop(key), r.t - data.t0, f"{r.toxic} on {r.proxy}"))
-    end = float(data.meta.get("t_end", data.t0)) - data.t0
-    out += [(s, end, f"{k[0]} on {k[1]}") for k, s in opened.items()]
-    return out
 
 
 def timeline(variants: list[VariantData], phases: list[tuple[str, float, float]], slow_ms: float) -> bytes:
