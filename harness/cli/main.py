@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
                           "tcpdump (nginx->replica traffic), or both comma-separated. Off by default")
     sub.add_parser("list", help="list the scenarios")
     cat = sub.add_parser("catalogue", help="run every scenario's default variants; one summary table")
+    cat.add_argument("names", nargs="*", metavar="SCENARIO",
+                     help="only these scenarios (names or YAML files; default: every scenario in scenarios/)")
     cat.add_argument("--all-variants", action="store_true", help="every variant, not only the defaults")
     cat.add_argument("--reports", type=Path, default=ROOT / "reports", help="where run folders go (default: reports/)")
     cat.add_argument("--gateway", choices=(*GATEWAY_KINDS, "all"),
@@ -82,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     clean_cli.add_parser(sub)
     claims_cli.add_parser(sub)
     merge_cli.add_parser(sub)
+    k8sjob_cli.add_parser(sub)
     check = sub.add_parser("check", help="validate scenario files without running anything")
     check.add_argument("names", nargs="*", help="names or paths (default: every scenario)")
     return p
