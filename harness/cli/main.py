@@ -17,6 +17,7 @@ from harness.cli import compare as compare_cli
 from harness.cli import clean as clean_cli
 from harness.cli import claims as claims_cli
 from harness.cli import merge as merge_cli
+from harness.cli import k8sjob as k8sjob_cli
 from harness import scenario as scenarios
 from harness.record.capture import KINDS as CAPTURE_KINDS
 from harness.errors import GatewaylabError
@@ -111,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
             return claims_cli.run(args)
         if args.command == "merge":
             return merge_cli.run(args)
+        if args.command == "k8s-job":
+            return k8sjob_cli.run(args)
         if args.command == "goroutines":
             return goroutines_cli.run(args)
         if args.command == "catalogue":
