@@ -34,7 +34,7 @@ def add_parser(sub) -> None:
     p.add_argument("--shards", type=int, required=True, metavar="N", help="pods, one shard each")
     p.add_argument("--suite", choices=("catalogue", "calibrate"), default="catalogue", help="what the pods run (default catalogue)")
     p.add_argument("--all-variants", action="store_true", help="catalogue: every variant, not only the defaults")
-    p.add_argument("--runs", type=int, default=5, help="calibrate: runs of each variant, shared by the shards (default 5)")
+    p.add_argument("--runs", type=int, help="calibrate: runs of each variant, shared by the shards (default 5)")
     p.add_argument("--variant", action="append", metavar="NAME", help="calibrate: variants (as `gatewaylab calibrate`)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="where job.yaml goes")
     p.add_argument("--results-claim", default="gatewaylab-results", metavar="NAME",
@@ -70,6 +70,9 @@ def _selection(args) -> tuple[list[str], list[Path], dict[str, str], float]:
         raise ScenarioError("; ".join(f"{n} cannot run in a pod: {r}" for n, r in why.items())
                             + ". Run it here (`gatewaylab run NAME`) and leave it out of the Job.")
     if args.suite == "calibrate":
+        if args.all_variants:
+            raise ScenarioError("--all-variants is for the catalogue; a calibration takes --variant all.")
+        args.runs = 5 if args.runs is None else args.runs
         given, s = next(iter(left.items()))
         if not 1 <= args.runs <= 100 or args.shards > args.runs:
             raise ScenarioError(f"--runs {args.runs} with --shards {args.shards}: give 1 to 100 runs, at least one per shard.")
@@ -78,8 +81,9 @@ def _selection(args) -> tuple[list[str], list[Path], dict[str, str], float]:
         cost = sum(shards.variant_cost(s, v) for v in variants) * math.ceil(args.runs / args.shards)
         argv = ["calibrate", in_pod.get(given, given), "--runs", str(args.runs), *(["--variant", ",".join(wanted)] if wanted else [])]
         return argv, files, why, cost
-    if args.variant:
-        raise ScenarioError("--variant is for --suite calibrate; the catalogue runs defaults (or --all-variants).")
+    if args.variant or args.runs is not None:
+        raise ScenarioError("--variant and --runs are for --suite calibrate; the catalogue runs each scenario's "
+                            "defaults once (or --all-variants).")
     costs = {s.name: sum(shards.variant_cost(s, v) for v in (s.variants if args.all_variants else s.default_variants))
              for s in left.values()}
     if not 1 <= args.shards <= min(len(costs), shards.MAX_SHARDS):
@@ -131,7 +135,14 @@ def run(args: argparse.Namespace) -> int:
 
         built = harness_image.ensure(engine.connect(), files)
         if args.image:
-            engine.connect().images.get(built["tag"]).tag(args.image)
+            import docker.errors
+            from docker.utils import parse_repository_tag
+
+            try:
+                engine.connect().images.get(built["tag"]).tag(*parse_repository_tag(args.image))
+            except docker.errors.APIError as e:
+                raise ScenarioError(f"--image {args.image}: the engine will not tag the image so "
+                                    f"({e.explanation or e}); give a reference like registry.example/gatewaylab:1.") from None
     image = args.image or built["tag"]
     job = kube.manifest(_spec(args, argv, image, heaviest), harness_image.PYTHON)
     kube.validate(job)
