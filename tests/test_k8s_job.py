@@ -73,6 +73,12 @@ def test_a_manifest_with_a_typo_is_refused_naming_the_field():
 IMAGE = ("--image", "x/gatewaylab:1")
 
 
+def test_an_out_folder_that_cannot_be_one_is_refused(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    assert main(["k8s-job", "--shards", "2", *IMAGE, "--out", str(tmp_path / "file")]) == 2
+    assert "cannot write job.yaml there" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("args,says", [
     (("--shards", "0", *IMAGE), "--shards 0"),
     (("--shards", "40", *IMAGE), "--shards 40: give 1 to"),

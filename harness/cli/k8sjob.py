@@ -146,11 +146,14 @@ def run(args: argparse.Namespace) -> int:
     image = args.image or built["tag"]
     job = kube.manifest(_spec(args, argv, image, heaviest), harness_image.PYTHON)
     kube.validate(job)
-    args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "job.yaml"
-    tmp = path.with_name(".job.yaml.tmp")
-    tmp.write_text(_dump(job))
-    os.replace(tmp, path)  # never a half-written manifest
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(".job.yaml.tmp")
+        tmp.write_text(_dump(job))
+        os.replace(tmp, path)  # never a half-written manifest
+    except OSError as e:
+        raise ScenarioError(f"--out {args.out}: cannot write job.yaml there ({e}); give a folder you can write.") from None
     _say(args, job, path, built, left_out, argv)
     return 0
 
