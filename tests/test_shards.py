@@ -117,3 +117,13 @@ def test_a_calibration_slice_is_refused_with_save_and_says_how_to_join_the_slice
     out = gl("calibrate", "unclosed-body", "--runs", "6", "--shard", "1/3", "--save", "--reports", tmp_path)
     assert out.returncode == 2 and "--from DIR ... --save" in out.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_named_catalogue_is_checked_before_anything_runs(tmp_path):
+    twice = tmp_path / "again.yaml"
+    twice.write_text((ROOT / "tests" / "scenarios" / "tiny.yaml").read_text())  # also called `tiny`
+    out = gl("catalogue", ROOT / "tests" / "scenarios" / "tiny.yaml", twice, "--shard", "1/2", "--reports", tmp_path)
+    assert out.returncode == 2 and "Two scenarios are called 'tiny'" in out.stderr
+    both = gl("catalogue", "unclosed-body", "--from", tmp_path, "--reports", tmp_path)
+    assert both.returncode == 2 and "not both" in both.stderr
+    assert not (tmp_path / "runs").exists()

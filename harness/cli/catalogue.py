@@ -111,6 +111,17 @@ def text_table(all_rows: list[dict]) -> Table:
     return t
 
 
+def chosen_scenarios(names: list[str]) -> dict:
+    """Name -> scenario: these (names or YAML files), or every scenario in scenarios/; a unit is a scenario's name."""
+    loaded = {}
+    for given in names or scenarios.available():
+        s = scenarios.load(given)
+        if s.name in loaded:
+            raise ScenarioError(f"Two scenarios are called {s.name!r} ({given} and another): name each once.")
+        loaded[s.name] = s
+    return loaded
+
+
 def run(args, run_one) -> int:
     """The catalogue (or its slice): run each unit, or read its folder (--from); one table."""
     from harness.cli import matrix
@@ -118,6 +129,8 @@ def run(args, run_one) -> int:
 
     shard = shards.parse(args.shard)
     found = []
+    if args.names and (args.runs or args.gateway):
+        raise ScenarioError("Name scenarios to run, or give --from RUN_DIR ... (or --gateway), not both.")
     if args.gateway and not args.runs:
         if shard is not None:
             raise ScenarioError("--shard splits the catalogue of one gateway; the matrix (--gateway) is not sharded yet.")
@@ -133,7 +146,7 @@ def run(args, run_one) -> int:
         if args.gateway:
             return matrix.finish(found, args.reports, code)
     else:
-        loaded = {n: scenarios.load(n) for n in scenarios.available()}  # all valid before anything starts
+        loaded = chosen_scenarios(args.names)  # all valid before anything starts
         wanted = {n: list(s.variants) if args.all_variants else list(s.default_variants) for n, s in loaded.items()}
         universe = sorted(loaded)
         chosen = shards.pick({n: sum(shards.variant_cost(loaded[n], v) for v in wanted[n]) for n in universe}, shard)

@@ -18,6 +18,7 @@ from harness.cli import clean as clean_cli
 from harness.cli import claims as claims_cli
 from harness.cli import merge as merge_cli
 from harness.cli import workshop as workshop_cli
+from harness.cli import k8sjob as k8sjob_cli
 from harness import scenario as scenarios
 from harness.record.capture import KINDS as CAPTURE_KINDS
 from harness.errors import GatewaylabError
@@ -56,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
                           "tcpdump (nginx->replica traffic), or both comma-separated. Off by default")
     sub.add_parser("list", help="list the scenarios")
     cat = sub.add_parser("catalogue", help="run every scenario's default variants; one summary table")
+    cat.add_argument("names", nargs="*", metavar="SCENARIO",
+                     help="only these scenarios (names or YAML files; default: every scenario in scenarios/)")
     cat.add_argument("--all-variants", action="store_true", help="every variant, not only the defaults")
     cat.add_argument("--reports", type=Path, default=ROOT / "reports", help="where run folders go (default: reports/)")
     cat.add_argument("--gateway", choices=(*GATEWAY_KINDS, "all"),
@@ -89,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     claims_cli.add_parser(sub)
     merge_cli.add_parser(sub)
     workshop_cli.add_parser(sub)
+    k8sjob_cli.add_parser(sub)
     check = sub.add_parser("check", help="validate scenario files without running anything")
     check.add_argument("names", nargs="*", help="names or paths (default: every scenario)")
     return p
@@ -117,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             return merge_cli.run(args)
         if args.command == "workshop":
             return workshop_cli.run(args)
+        if args.command == "k8s-job":
+            return k8sjob_cli.run(args)
         if args.command == "goroutines":
             return goroutines_cli.run(args)
         if args.command == "catalogue":
