@@ -56,14 +56,14 @@ def bare(host: str) -> dict:
         return _from_locust_json(Path(d))
 
 
-def harness(host: str, workers: int = 1) -> dict:
+def harness(host: str, workers: int = 1, locustfile: Path = drive.LOCUSTFILE) -> dict:
     """The harness's own locustfile, recording every request as a run does; no pacing (full speed)."""
     with tempfile.TemporaryDirectory() as d:
         folder = Path(d)
         load = Load(users=USERS, spawn_rate=USERS, rate=2000, duration_s=SECONDS, endpoints=[{"path": "/"}])
         settings = {**drive.settings(load, Gateway(), 1), "per_user": 1e6, "workers": workers}
         (folder / "load.json").write_text(json.dumps(settings))
-        _locust(drive.LOCUSTFILE, host, folder, {"GATEWAYLAB_LOAD": str(folder / "load.json"),
+        _locust(locustfile, host, folder, {"GATEWAYLAB_LOAD": str(folder / "load.json"),
                                                    "GATEWAYLAB_REQUESTS": str(folder / "requests.jsonl"),
                                                    "GATEWAYLAB_SEED": "1"}, workers)
         rows = read_jsonl(folder / "requests.jsonl")

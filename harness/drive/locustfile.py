@@ -2,19 +2,18 @@
 # One file for every run: what to send comes from the JSON settings that
 # harness/drive/load.py writes into the run folder (GATEWAYLAB_LOAD). Imports
 # nothing of gatewaylab: Locust monkey-patches its process with gevent.
+import functools
 import importlib.util
 import json
 import os
 import random
 import time
-import uuid
 
 import gevent
 from gevent.pool import Group
 from locust import FastHttpUser, LoadTestShape, events, task
 
 SETTINGS = json.loads(open(os.environ["GATEWAYLAB_LOAD"], encoding="utf-8").read())
-# One write() per row on an O_APPEND descriptor: rows from several Locust processes never interleave.
 _OUT = os.open(os.environ["GATEWAYLAB_REQUESTS"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 random.seed(os.environ.get("GATEWAYLAB_SEED") or None)  # a comparison gives both builds' trial i the same seed
 _spec = importlib.util.spec_from_file_location("gatewaylab_shape", SETTINGS["shape_file"])
@@ -23,27 +22,68 @@ _spec.loader.exec_module(shape)
 LATE_MS = 10  # a start this much after its schedule is late: the generator, not the service, fell behind
 
 
+_ROWS = []  # this process's rows not yet written: flushed every FLUSH_S, and when Locust quits
+FLUSH_S = 0.2
+
+
+@functools.lru_cache(maxsize=256)
+def _q(text):
+    return json.dumps(text)
+
+
 @events.request.add_listener
 def _record(request_type, name, response_time, response, context, exception, start_time=None, **_):
+    # A row per request, formatted by hand: json.dumps of a dict costs more than the request's own bookkeeping.
     status = getattr(response, "status_code", None) or 0  # 0: no HTTP answer at all
-    row = {
-        "start": round(start_time, 6),
-        "endpoint": name,
-        "method": request_type,
-        "status": status,
-        "ms": round(response_time, 3),
-        "rid": (context or {}).get("rid", ""),
-        "error": (type(exception).__name__ + ": " + str(exception))[:200] if exception and not status else None,
-    }
-    if context and "sched" in context:  # open model: when it was due (lateness = start - sched)
-        row["sched"] = round(context["sched"], 6)
+    context = context or {}
+    error = json.dumps((type(exception).__name__ + ": " + str(exception))[:200]) if exception and not status else "null"
+    row = (f'{{"start": {start_time:.6f}, "endpoint": {_q(name)}, "method": {_q(request_type)}, "status": {status}, '
+           f'"ms": {response_time:.3f}, "rid": "{context.get("rid", "")}", "error": {error}')
+    if "sched" in context:  # open model: when it was due (lateness = start - sched)
+        row += f', "sched": {context["sched"]:.6f}'
     if 300 <= status < 400:  # where the redirect points (never followed), to judge it against the public origin
-        row["location"] = ((getattr(response, "headers", None) or {}).get("location") or "")[:300]
-    os.write(_OUT, (json.dumps(row) + "\n").encode())
+        row += f', "location": {json.dumps(((getattr(response, "headers", None) or {}).get("location") or "")[:300])}'
+    _ROWS.append(row + "}\n")
+
+
+def _flush():
+    # One write() per batch on an O_APPEND descriptor: whole lines, never interleaved with another process's.
+    if _ROWS:
+        data = "".join(_ROWS).encode()
+        _ROWS.clear()
+        while data:
+            data = data[os.write(_OUT, data):]
+
+
+def _flusher():
+    while True:
+        gevent.sleep(FLUSH_S)
+        _flush()
+
+
+@events.init.add_listener
+def _start_flusher(**_):
+    gevent.spawn(_flusher)
+
+
+@events.quitting.add_listener
+def _last_flush(**_):
+    _flush()
+
+
+_RID = {"pid": None, "prefix": "", "n": 0}
+
+
+def _rid():
+    """Unique per request: a random prefix per process (drawn after Locust forks its workers) and a counter."""
+    if _RID["pid"] != os.getpid():
+        _RID.update(pid=os.getpid(), prefix=os.urandom(8).hex(), n=0)
+    _RID["n"] += 1
+    return f'{_RID["prefix"]}{_RID["n"]:016x}'
 
 
 def _send(client, e, **context):
-    rid = uuid.uuid4().hex
+    rid = _rid()
     # Redirects are never followed: a Location may name any host, and the load goes to 127.0.0.1 only.
     client.request(e["method"], e["path"], name=e["name"], data=e["data"],
                    headers={"X-Request-Id": rid, **e["headers"]}, context={"rid": rid, **context}, allow_redirects=False)
