@@ -17,6 +17,7 @@ from harness.cli import compare as compare_cli
 from harness.cli import clean as clean_cli
 from harness.cli import claims as claims_cli
 from harness.cli import merge as merge_cli
+from harness.cli.exercise import command as exercise_cli
 from harness import scenario as scenarios
 from harness.record.capture import KINDS as CAPTURE_KINDS
 from harness.errors import GatewaylabError
@@ -82,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     clean_cli.add_parser(sub)
     claims_cli.add_parser(sub)
     merge_cli.add_parser(sub)
+    exercise_cli.add_parser(sub)
     check = sub.add_parser("check", help="validate scenario files without running anything")
     check.add_argument("names", nargs="*", help="names or paths (default: every scenario)")
     return p
@@ -108,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             return claims_cli.run(args)
         if args.command == "merge":
             return merge_cli.run(args)
+        if args.command == "exercise":
+            return exercise_cli.run(args)
         if args.command == "goroutines":
             return goroutines_cli.run(args)
         if args.command == "catalogue":
