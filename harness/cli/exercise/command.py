@@ -33,6 +33,8 @@ def add_parser(sub) -> None:
     ck.add_argument("dir", type=Path, nargs="?", default=None, help="the workspace (default: the current folder)")
     ck.add_argument("--reports", type=Path, default=ROOT / "reports", help="where run folders go (default: reports/)")
     verbs.add_parser("list", help="the scenarios that have an exercise")
+    vd = verbs.add_parser("verdict", help="say the verdict of an exercise check's run folder again, running nothing")
+    vd.add_argument("run_dir", type=Path)
 
 
 def run(args) -> int:
@@ -40,9 +42,23 @@ def run(args) -> int:
         for name in workspace.available():
             print(name)
         return 0
+    if args.verb == "verdict":
+        return _again(args.run_dir)
     if args.verb == "start":
         return _start(args.name, args.dir or Path.cwd() / f"exercise-{args.name}")
     return check(args.dir or Path.cwd(), args.reports)
+
+
+def _again(run_dir: Path) -> int:
+    if not (run_dir / "exercise" / "exercise.json").is_file():
+        raise GatewaylabError(f"{run_dir} is not the run folder of an exercise check (no exercise/exercise.json).")
+    from harness.report import build as report
+
+    summary, html = report.write(run_dir)
+    vd = verdict.judge(run_dir, summary)
+    print(verdict.text(vd))
+    print(f"\nRun folder: {run_dir}\nReport: {html}")
+    return verdict.EXIT[vd["verdict"]]
 
 
 def _start(name: str, folder: Path) -> int:
@@ -82,7 +98,8 @@ def check(folder: Path, reports: Path) -> int:
     meta = {"scenario": ex.scenario.name, "variant": workspace.VARIANT, "judged_as": ex.fixed, "build": ex.build,
             "replaces": ex.replaces, "workspace_file": str(mine), "tested": tested,
             "refsvc_sha256": hashlib.sha256(binary.read_bytes()).hexdigest()[:16],
-            "references": verdict.references(ex.scenario.name, ex.fixed), **workspace.dial_limit(ex)}
+            "references": verdict.references(ex.scenario.name, ex.fixed), **workspace.dial_limit(ex),
+            "pool_size": scenario.resolve(workspace.VARIANT).service.max_conns_per_host}
     (out / "exercise.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(f"gatewaylab: {mine.name} built; running {ex.scenario.name} on it ({scenario.load.duration_s:g} s of load), "
           f"judged as the {ex.fixed} build", file=sys.stderr)
