@@ -161,6 +161,10 @@ def figure(vd: dict) -> str:
                 f"{counted}: bypass figure {_pct(g['bypass'])}.")
     if dial:
         return f"{dial['dials']} outbound connections dialled for {dial['requests']} requests: none was reused."
+    st = vd["stack"]
+    if st:
+        return (f"+{st['growth']} goroutines in {st['blocking_call']} from {st['at']} "
+                f"({'after the load' if st.get('when') == 'after' else 'at the peak of the load'}).")
     e = vd["evidence"][0]
     return f"{e['metric']} = {_num(e['actual'])} (the fixed build's limit: {e['op']} {_num(e['value'])})."
 
@@ -182,10 +186,14 @@ def text(vd: dict) -> str:
         out.append(f"  - {r['metric']} {r['op']} {_num(r['value'])} does not hold: measured {_num(r['actual'])}")
     for r, f in g["inside"].items():
         d = (vd.get("dials") or {}).get(r)
-        out.append(f"Inside replica {r}: at most {_num(f['pool_waiters_peak'])} requests waited for a pooled connection; "
-                   f"after the load {_num(f['goroutines_left'])} goroutines and {_num(f['fds_left'])} fds more than "
-                   f"before, {_num(f['stacks_grown'])} own stacks grown; leak-watch flags: {_num(f['leakwatch_flags'])}"
-                   + (f"; {d['dials']} connections dialled for {d['requests']} requests." if d else "."))
+        said = [f"at most {_num(f['pool_waiters_peak'])} requests waited for a pooled connection"
+                if f["pool_waiters_peak"] is not None else None,
+                f"after the load {_num(f['goroutines_left'])} goroutines and {_num(f['fds_left'])} fds more than before"
+                if f["goroutines_left"] is not None else None,
+                f"{_num(f['stacks_grown'])} own stacks grown" if f["stacks_grown"] is not None else None,
+                f"leak-watch flags: {_num(f['leakwatch_flags'])}" if f["leakwatch_flags"] is not None else None,
+                f"{d['dials']} connections dialled for {d['requests']} requests" if d else None]
+        out.append(f"Inside replica {r}: {'; '.join(x for x in said if x) or 'nothing measured'}.")
     if vd["evidence"]:
         out.append("The leak (what the fixed build does not do):")
     for e in vd["evidence"]:
