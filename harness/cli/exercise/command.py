@@ -91,7 +91,7 @@ def check(folder: Path, reports: Path) -> int:
         shutil.rmtree(run_dir)  # made a moment ago, nothing ran in it
         print(f"gatewaylab: {mine} does not compile:\n{e}", file=sys.stderr)
         return 2
-    except GatewaylabError:
+    except BaseException:  # Go missing, too slow, or Ctrl-C: nothing ran in the folder
         shutil.rmtree(run_dir)
         raise
     tested = [r.name for r in scenario.replicas if r.variant is None]
@@ -103,6 +103,7 @@ def check(folder: Path, reports: Path) -> int:
     (out / "exercise.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(f"gatewaylab: {mine.name} built; running {ex.scenario.name} on it ({scenario.load.duration_s:g} s of load), "
           f"judged as the {ex.fixed} build", file=sys.stderr)
+    failed: GatewaylabError | None = None
     try:
         runner.run_steps([runner.Step(scenario, workspace.VARIANT, found, run_dir, binary=binary)], reports,
                          run_dir.name, runner.default_deadline_s(scenario, [workspace.VARIANT]))
@@ -111,13 +112,20 @@ def check(folder: Path, reports: Path) -> int:
               file=sys.stderr)
         return 130
     except GatewaylabError as e:
+        failed = e
         print(f"gatewaylab: {e}", file=sys.stderr)  # the report below says INCOMPLETE, the verdict "no verdict"
     finally:
         binary.unlink(missing_ok=True)  # 20 MB; the source it was built from stays in the run folder
-    summary, html = report.write(run_dir)
+    try:
+        summary, html = report.write(run_dir)
+    except Exception as e:  # a stack that never started leaves too little for a report
+        if failed is None:
+            raise
+        print(f"gatewaylab: no report ({type(e).__name__}: {e}); what was gathered is in {run_dir}", file=sys.stderr)
+        return failed.exit_code
     vd = verdict.judge(run_dir, summary)
     vd["wall_s"] = round(time.monotonic() - started, 1)
     (out / "verdict.json").write_text(json.dumps(vd, indent=1) + "\n")
     print(verdict.text(vd))
     print(f"\nRun folder: {run_dir}\nReport: {html}\n({vd['wall_s']:g} s)")
-    return verdict.EXIT[vd["verdict"]]
+    return 2 if failed is not None and failed.exit_code == 2 else verdict.EXIT[vd["verdict"]]  # 2: a broken environment
