@@ -19,6 +19,7 @@ from harness.cli import claims as claims_cli
 from harness.cli import merge as merge_cli
 from harness.cli import workshop as workshop_cli
 from harness.cli import k8sjob as k8sjob_cli
+from harness.cli.exercise import command as exercise_cli
 from harness import scenario as scenarios
 from harness.record.capture import KINDS as CAPTURE_KINDS
 from harness.errors import GatewaylabError
@@ -93,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     merge_cli.add_parser(sub)
     workshop_cli.add_parser(sub)
     k8sjob_cli.add_parser(sub)
+    exercise_cli.add_parser(sub)
     check = sub.add_parser("check", help="validate scenario files without running anything")
     check.add_argument("names", nargs="*", help="names or paths (default: every scenario)")
     return p
@@ -123,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             return workshop_cli.run(args)
         if args.command == "k8s-job":
             return k8sjob_cli.run(args)
+        if args.command == "exercise":
+            return exercise_cli.run(args)
         if args.command == "goroutines":
             return goroutines_cli.run(args)
         if args.command == "catalogue":

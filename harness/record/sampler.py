@@ -21,6 +21,7 @@ FIELDS = {
     "gatewaylab_outbound_conns_idle": "pool_idle",
     "gatewaylab_outbound_conn_waiters": "pool_waiters",
     "gatewaylab_outbound_conns_open": "pool_open",
+    "gatewaylab_outbound_dials_total": "pool_dials",  # a counter: connections dialled since start
     "gatewaylab_inflight_requests": "inflight",
     "leakwatch_candidate_stacks": "leak_candidates",
     "leakwatch_candidate_goroutines": "leak_candidate_goroutines",
