@@ -10,6 +10,7 @@ import json
 import shutil
 
 import pytest
+import yaml
 
 from harness.analysis.summary import summarize
 from harness.report import build
@@ -70,27 +71,62 @@ def test_folders_recorded_before_the_open_model_read_as_closed():
     assert v["load"]["scheduled"] == 540 and 0 < v["load"]["sent_share"] <= 1
 
 
+def _short(tmp_path, **load) -> str:
+    """e2e-short with other load settings, as a scenario file of its own."""
+    data = yaml.safe_load((runs.SCENARIOS / "e2e-short.yaml").read_text())
+    data["load"].update(load)
+    path = tmp_path / "e2e-short-load.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def _per_second(rows: list[dict], t0: float, since: float, until: float) -> float:
+    return sum(1 for r in rows if since <= r["start"] - t0 < until) / (until - since)
+
+
 @pytest.mark.e2e
-def test_an_open_load_from_two_locust_workers_starts_on_schedule(tmp_path):
-    """Locust's master forks two workers bound to 127.0.0.1; each starts every other arrival and counts its starts."""
-    proc = runs.start(runs.SCENARIOS / "e2e-short.yaml", tmp_path, "--variant", "buggy",
-                      "--load-model", "open", "--load-workers", "2")
+def test_an_open_load_from_two_locust_workers_starts_on_schedule_through_a_spike(tmp_path):
+    """Locust's master forks two workers bound to 127.0.0.1; each starts every other arrival and counts its starts.
+    30 req/s, 90 req/s from 8 s to 13 s."""
+    spike = {"kind": "spike", "at_s": 8, "for_s": 5, "peak_rate": 90}
+    proc = runs.start(_short(tmp_path, model="open", workers=2, shape=spike), tmp_path / "reports", "--variant", "buggy")
     out, _ = proc.communicate(timeout=240)
     assert proc.returncode == 0, out
-    run_dir = runs.run_dir_of(tmp_path)
+    run_dir = runs.run_dir_of(tmp_path / "reports")
     folder = run_dir / "variants" / "buggy"
     counts = [json.loads(p.read_text()) for p in sorted((folder / "locust").glob("starts-*.json"))]
     assert len(counts) == 2 and {c["worker"] for c in counts} == {0, 1} and len({c["pid"] for c in counts}) == 2
-    assert sum(c["scheduled"] for c in counts) == 540
-    rows = [json.loads(x) for x in (folder / "requests.jsonl").read_text().splitlines()]  # one write per row: none torn
+    assert sum(c["scheduled"] for c in counts) == shape.scheduled(spike, 30, 18) == pytest.approx(13 * 30 + 5 * 90, abs=2)
+    rows = [json.loads(x) for x in (folder / "requests.jsonl").read_text().splitlines()]  # whole lines: none torn
+    assert len({r["rid"] for r in rows}) == len(rows)  # two processes, no request id twice
     assert all(r["sched"] <= r["start"] + 0.001 for r in rows)
+    t0 = min(r["sched"] for r in rows)
+    assert _per_second(rows, t0, 9, 12) == pytest.approx(90, rel=0.15) and _per_second(rows, t0, 2, 7) == pytest.approx(30, rel=0.15)
     v = json.loads((run_dir / "summary.json").read_text())["variants"]["buggy"]
     assert v["load"]["model"] == "open" and v["load"]["workers"] == 2
-    assert v["load"]["sent"] == len(rows) >= 0.95 * 540
+    assert v["load"]["sent"] == len(rows) >= 0.95 * v["load"]["scheduled"]
     assert v["load"]["dropped_starts"] == 0 and v["load"]["late_starts"] is not None
     assert "open model" in (run_dir / "summary.md").read_text()
     locust_pid = json.loads((folder / "meta.json").read_text())["locust_pid"]
     assert not any(alive(p) for p in [locust_pid, *(c["pid"] for c in counts)])  # the master and its workers
+    shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+@pytest.mark.e2e
+def test_a_closed_load_follows_a_step_by_its_number_of_users(tmp_path):
+    """10 users at 3 req/s each (30 req/s), stepping to 20 users (60 req/s) at 9 s: Locust's LoadTestShape."""
+    step = {"kind": "step", "steps": [{"at_s": 9, "rate": 60}]}
+    proc = runs.start(_short(tmp_path, shape=step), tmp_path / "reports", "--variant", "fixed")
+    out, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 0, out
+    run_dir = runs.run_dir_of(tmp_path / "reports")
+    rows = [json.loads(x) for x in (run_dir / "variants" / "fixed" / "requests.jsonl").read_text().splitlines()]
+    t0 = json.loads((run_dir / "variants" / "fixed" / "meta.json").read_text())["t0"]
+    before, after = _per_second(rows, t0, 3, 8), _per_second(rows, t0, 12, 17)
+    assert before == pytest.approx(30, rel=0.2) and after == pytest.approx(60, rel=0.2), (before, after)
+    v = json.loads((run_dir / "summary.json").read_text())["variants"]["fixed"]
+    assert v["load"]["model"] == "closed" and v["load"]["scheduled"] == pytest.approx(9 * 30 + 9 * 60, abs=2)
+    assert "then 60 from 9 s" in v["load"]["line"]
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 
