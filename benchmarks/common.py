@@ -53,8 +53,8 @@ def wrk(url: str, connections: int = 20, seconds: int = SECONDS) -> dict:
     return {"rps": float(rps[1]), **pct}
 
 
-def median(values: list[float]) -> float:
-    return round(statistics.median(values), 1)
+def median(values: list[float], digits: int = 1) -> float:
+    return round(statistics.median(values), digits)
 
 
 def now() -> float:

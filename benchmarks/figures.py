@@ -21,7 +21,8 @@ def loadgen(args) -> tuple[dict, list[str]]:
         *[f"| {k.replace('_', ' ')} | {v:,.0f} |" for k, v in r.items()],
         "",
         f"- harness / bare Locust: {f['harness_of_bare']:.2f} (goal: at least 0.90, i.e. recording costs at most 10 %)"
-        f" - {'met' if f['harness_of_bare'] >= 0.9 else 'MISSED'}",
+        f" - {'met' if f['harness_of_bare'] >= 0.9 else 'MISSED'}; per round: "
+        + ", ".join(f"{r['harness']['rps'] / r['bare_locust']['rps']:.2f}" for r in f["rounds"]),
         f"- harness / wrk: {f['harness_of_wrk']:.3f} (wrk is the physical limit, not a target)",
         f"- two Locust workers / one: {f['two_workers_of_one']:.2f} (workers add throughput until the cores run out)",
     ]
@@ -35,7 +36,8 @@ def instrumentation(args) -> tuple[dict, list[str]]:
         "",
         f"- bare (-instrument=false, nobody scraping): {f['rps_off']:,.0f} req/s",
         f"- instrumented and watched as in a run: {f['rps_on']:,.0f} req/s",
-        f"- cost: {f['cost']:.1%} (goal: at most 3 %) - {'met' if f['cost'] <= 0.03 else 'MISSED'}",
+        f"- cost: {f['cost']:.1%} (goal: at most 3 %) - {'met' if f['cost'] <= 0.03 else 'MISSED'}; per round (off, on): "
+        + ", ".join(f"{1 - r['on'] / r['off']:+.1%}" for r in f["rounds"]),
     ]
 
 
