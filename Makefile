@@ -82,7 +82,7 @@ scenario: setup
 	$(BIN)/gatewaylab run $(NAME) $(if $(VARIANTS),--variant $(VARIANTS)) $(if $(BACKEND),--backend $(BACKEND)) $(if $(GATEWAY),--gateway $(GATEWAY))
 
 catalogue: setup docker
-	$(BIN)/gatewaylab catalogue $(if $(filter all,$(VARIANTS)),--all-variants)
+	$(BIN)/gatewaylab catalogue $(if $(filter all,$(VARIANTS)),--all-variants) $(if $(JOBS),--jobs $(JOBS))
 
 # The gateway matrix: the scenarios about the gateway's view behind nginx, HAProxy and Caddy (GATEWAY=haproxy for one).
 GATEWAY ?=

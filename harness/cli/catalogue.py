@@ -26,6 +26,9 @@ from harness.record.folder import stamped
 from harness.report import pages
 
 
+MAX_JOBS = 16
+
+
 def one_liner(v: dict) -> str:
     """What the gateway made of this variant, in words, from the figures."""
     reps = v["replicas"].values()
@@ -111,6 +114,35 @@ def text_table(all_rows: list[dict]) -> Table:
     return t
 
 
+def _side_by_side(args, loaded: dict, wanted: dict, chosen: list[str], shard, universe: list[str]) -> int:
+    """--jobs N: the chosen scenarios as child runs, N at a time (cli/parallel.py); the same table."""
+    from harness.cli import parallel
+
+    out = new_folder(args.reports)
+    source = {scenarios.load(g).name: str(g) for g in args.names} if args.names else {}
+    units = [parallel.Unit(n, [source.get(n, n), *(x for v in wanted[n] for x in ("--variant", v)), "--reports", str(args.reports)],
+                           sum(shards.variant_cost(loaded[n], v) for v in wanted[n]), loaded[n].backend == "docker")
+             for n in chosen]
+    try:
+        parallel.run_all(units, args.jobs, out / "logs", say=lambda m: print(m, file=sys.stderr))
+    except KeyboardInterrupt:
+        return 130
+    found, code = [], 0
+    for u in units:
+        code = max(code, u.code if u.code is not None else 1)
+        if u.run_dir is not None and (u.run_dir / rf.SUMMARY).exists():
+            found += rows(json.loads((u.run_dir / rf.SUMMARY).read_text()), u.run_dir / rf.REPORT, unit=u.name)
+        else:
+            print(f"gatewaylab: {u.name} wrote no summary (exit {u.code}); its output: {out / 'logs' / (u.name + '.log')}",
+                  file=sys.stderr)
+            code = max(code, 1)
+    (out / "timing.json").write_text(json.dumps({u.name: {"seconds": u.took_s, "exit": u.code} for u in units}, indent=1))
+    write(found, out, slice_record(shard, chosen, universe))
+    terminal.console().print(text_table(found))
+    print(f"\nCatalogue: {out / 'index.html'}")
+    return code
+
+
 def chosen_scenarios(names: list[str]) -> dict:
     """Name -> scenario: these (names or YAML files), or every scenario in scenarios/; a unit is a scenario's name."""
     loaded = {}
@@ -128,6 +160,11 @@ def run(args, run_one) -> int:
     from harness.report import build
 
     shard = shards.parse(args.shard)
+    jobs = getattr(args, "jobs", 1)
+    if not 1 <= jobs <= MAX_JOBS:
+        raise ScenarioError(f"--jobs {jobs}: give a whole number from 1 to {MAX_JOBS}.")
+    if jobs > 1 and (args.runs or args.gateway):
+        raise ScenarioError("--jobs runs scenarios side by side; with --from (or the --gateway matrix) there is nothing to run.")
     found = []
     if args.names and (args.runs or args.gateway):
         raise ScenarioError("Name scenarios to run, or give --from RUN_DIR ... (or --gateway), not both.")
@@ -151,6 +188,8 @@ def run(args, run_one) -> int:
         universe = sorted(loaded)
         chosen = shards.pick({n: sum(shards.variant_cost(loaded[n], v) for v in wanted[n]) for n in universe}, shard)
         code = 0
+        if jobs > 1:
+            return _side_by_side(args, loaded, wanted, chosen, shard, universe)
         for name in chosen:
             s, variants = loaded[name], wanted[name]
             try:

@@ -1,0 +1,88 @@
+"""Units of a suite side by side (`--jobs N`): each a `gatewaylab run` child process with its own stack.
+
+Every child picks its own free ports and writes its own run folder, so runs do not meet; they
+share the cores, which is the contention the calibrations were measured under (other runs
+alongside). Docker-backend units run one at a time: one engine, and their CPU and memory
+limits are what they measure. The heaviest units start first. Ctrl-C or SIGTERM stops every
+child with SIGTERM, so each tears its stack down as a run does; a child dies with us (its
+parent-death signal), and its stack with it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.host.procs import Proc
+from harness.host.tools import ROOT
+
+STOP_GRACE_S = 60.0  # a run's own teardown: toxics cleared, processes and containers stopped
+_REPORT = re.compile(r"^Report: (.+)$", re.M)
+
+
+@dataclass
+class Unit:
+    name: str
+    argv: list[str]           # after `gatewaylab run`
+    cost_s: float
+    docker: bool = False
+    code: int | None = None
+    run_dir: Path | None = None
+    took_s: float | None = None
+    started: float = field(default=0.0, repr=False)
+
+
+def default_jobs() -> int:
+    """One run per core, at least two: a run at these rates keeps about half a core busy."""
+    return max(2, os.cpu_count() or 1)
+
+
+def _run_dir(log: Path) -> Path | None:
+    found = _REPORT.findall(log.read_text(errors="replace")) if log.exists() else []
+    return Path(found[-1].strip()).parent if found else None
+
+
+def run_all(units: list[Unit], jobs: int, logs: Path, say=print) -> list[Unit]:
+    """Run every unit, at most `jobs` at once (one docker unit at a time); each unit's code, run folder, seconds."""
+    logs.mkdir(parents=True, exist_ok=True)
+    old = signal.signal(signal.SIGTERM, _interrupt)
+    waiting = sorted(units, key=lambda u: (-u.cost_s, u.name))
+    running: dict[str, tuple[Unit, Proc]] = {}
+    try:
+        while waiting or running:
+            for name, (unit, proc) in list(running.items()):
+                if not proc.alive():
+                    unit.code, unit.took_s = proc.returncode, round(time.monotonic() - unit.started, 1)
+                    unit.run_dir = _run_dir(proc.log)
+                    del running[name]
+                    say(f"gatewaylab: {name} done: exit {unit.code} in {unit.took_s:.0f} s ({len(waiting)} waiting)")
+            docker_busy = any(u.docker for u, _ in running.values())
+            for unit in list(waiting):
+                if len(running) >= jobs:
+                    break
+                if unit.docker and docker_busy:
+                    continue
+                waiting.remove(unit)
+                unit.started = time.monotonic()
+                argv = [sys.executable, "-m", "harness", "run", *unit.argv]
+                running[unit.name] = (unit, Proc(f"run-{unit.name}", argv, logs / f"{unit.name}.log", cwd=ROOT))
+                docker_busy = docker_busy or unit.docker
+                say(f"gatewaylab: {unit.name} started ({len(running)} running)")
+            time.sleep(0.5)
+    except BaseException:
+        for unit, proc in running.values():
+            proc.stop(STOP_GRACE_S)
+            unit.code, unit.run_dir = 130, _run_dir(proc.log)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    return units
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt("SIGTERM")

@@ -1,0 +1,59 @@
+"""`gatewaylab catalogue --jobs N`: scenarios side by side, each a run with its own stack; the same table."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from harness.host.sockets import alive
+from tests import runs
+
+
+def _copies(tmp_path, n: int) -> list[str]:
+    """n 10-second scenarios (tiny.yaml under other names)."""
+    text = (runs.SCENARIOS / "tiny.yaml").read_text()
+    paths = []
+    for i in range(n):
+        p = tmp_path / f"tiny-{i}.yaml"
+        p.write_text(text.replace("name: tiny", f"name: tiny-{i}"))
+        paths.append(str(p))
+    return paths
+
+
+def catalogue(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", "catalogue", *args], cwd=runs.ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.e2e
+def test_three_scenarios_side_by_side_give_one_table_in_less_time_than_one_after_another(tmp_path):
+    names = _copies(tmp_path, 3)
+    started = time.monotonic()
+    done = catalogue(*names, "--jobs", "3", "--reports", str(tmp_path / "reports"))
+    took = time.monotonic() - started
+    assert done.returncode == 0, done.stdout + done.stderr
+    folder = next((tmp_path / "reports" / "catalogue").iterdir())
+    rows = json.loads((folder / "catalogue.json").read_text())
+    assert sorted((r["scenario"], r["variant"], r["verdict"]) for r in rows) == [(f"tiny-{i}", "buggy", "pass") for i in range(3)]
+    timing = json.loads((folder / "timing.json").read_text())
+    assert set(timing) == {"tiny-0", "tiny-1", "tiny-2"} and all(t["exit"] == 0 for t in timing.values())
+    assert took < sum(t["seconds"] for t in timing.values())  # they overlapped
+    runs_made = sorted((tmp_path / "reports" / "runs").iterdir())
+    assert len(runs_made) == 3 and len({r.name for r in runs_made}) == 3
+    for run_dir in runs_made:  # every stack torn down
+        pids = [p for j in runs.journal(run_dir) for p in (j.get("pids") or {}).values() if isinstance(p, int)]
+        assert pids and not any(alive(p) for p in pids)
+
+
+@pytest.mark.parametrize("args, says", [
+    (("--jobs", "0"), "--jobs 0: give a whole number from 1 to 16"),
+    (("--jobs", "2", "--from", "x"), "with --from (or the --gateway matrix) there is nothing to run"),
+])
+def test_bad_jobs_are_refused_before_anything_runs(tmp_path, args, says):
+    done = catalogue(*args, "--reports", str(tmp_path))
+    assert done.returncode == 2 and says in done.stderr
+    assert not (tmp_path / "runs").exists()
