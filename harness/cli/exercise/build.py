@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -36,16 +37,23 @@ def build(mine: Path, replaces: str, out: Path) -> Path:
     env = {**os.environ, "GOEXPERIMENT": "goroutineleakprofile",  # as the Makefile builds bin/refsvc: the leak profile
            "GOFLAGS": "-mod=readonly"}  # an import the module lacks is an error, not a download
     try:
-        done = subprocess.run([GO, "build", "-o", str(binary), "./cmd/refsvc"], cwd=src / "goservices", env=env,
-                              capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+        # its own group: on a timeout or a Stop, the compilers `go` started end with it
+        proc = subprocess.Popen([GO, "build", "-o", str(binary), "./cmd/refsvc"], cwd=src / "goservices", env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, process_group=0)
     except FileNotFoundError:
         raise GatewaylabError("Go is not installed or not on PATH: install Go 1.26 (see README).") from None
-    except subprocess.TimeoutExpired:
-        raise GatewaylabError(f"Building your {mine.name} took more than {BUILD_TIMEOUT_S} s; try again when "
-                              "the machine is less busy.") from None
-    (out / "build.log").write_text(done.stdout + done.stderr)
-    if done.returncode != 0:
-        raise CompileError(compiler_message(done.stdout + done.stderr, replaces, mine))
+    try:
+        text, _ = proc.communicate(timeout=BUILD_TIMEOUT_S)
+    except BaseException as e:
+        os.killpg(proc.pid, signal.SIGKILL)  # not reaped yet, so the group is still ours
+        proc.wait()
+        if isinstance(e, subprocess.TimeoutExpired):
+            raise GatewaylabError(f"Building your {mine.name} took more than {BUILD_TIMEOUT_S} s; try again when "
+                                  "the machine is less busy.") from None
+        raise
+    (out / "build.log").write_text(text)
+    if proc.returncode != 0:
+        raise CompileError(compiler_message(text, replaces, mine))
     return binary
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -46,7 +47,16 @@ def run(args) -> int:
         return _again(args.run_dir)
     if args.verb == "start":
         return _start(args.name, args.dir or Path.cwd() / f"exercise-{args.name}")
-    return check(args.dir or Path.cwd(), args.reports)
+    old = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return check(args.dir or Path.cwd(), args.reports)
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _on_sigterm(signum, frame):
+    # a Stop from the workshop page while Go builds: the same way out as Ctrl-C (the runner has its own)
+    raise KeyboardInterrupt
 
 
 def _again(run_dir: Path) -> int:
@@ -91,7 +101,11 @@ def check(folder: Path, reports: Path) -> int:
         shutil.rmtree(run_dir)  # made a moment ago, nothing ran in it
         print(f"gatewaylab: {mine} does not compile:\n{e}", file=sys.stderr)
         return 2
-    except BaseException:  # Go missing, too slow, or Ctrl-C: nothing ran in the folder
+    except KeyboardInterrupt:
+        shutil.rmtree(run_dir)  # nothing ran in it yet
+        print("\ngatewaylab: interrupted while building; nothing ran.", file=sys.stderr)
+        return 130
+    except BaseException:  # Go missing or too slow: nothing ran in the folder
         shutil.rmtree(run_dir)
         raise
     tested = [r.name for r in scenario.replicas if r.variant is None]

@@ -4,6 +4,7 @@ GET  /                  the page (scenario index, run controls, live timeline)
 GET  /api/live          the current run, read from its folder (the page polls it every second)
 GET  /report            the current run's report.html, once written
 POST /api/run           {"scenario": NAME, "variants": [..]}: start a run
+POST /api/check         {"scenario": NAME, "file": TEXT}: an exercise check of the participant's file
 POST /api/stop          stop it; answers once its stack is torn down
 
 POSTs must be JSON from this very origin (Host and Origin checked), so no other site open in the
@@ -18,13 +19,15 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from harness.cli.workshop import catalog
+from harness.cli.workshop import catalog, exercises
 from harness.cli.workshop.live import Live
 from harness.cli.workshop.session import Busy, Session
+from harness.errors import GatewaylabError
 from harness.record import folder as rf
 from harness.report import interactive, pages
 
 HOST = "127.0.0.1"
+MAX_BODY = 2 * exercises.MAX_FILE_BYTES  # JSON quoting can double a file's size
 
 
 class Workshop:
@@ -33,6 +36,7 @@ class Workshop:
     def __init__(self, reports: Path):
         self.session = Session(reports)
         self.index = catalog.index()
+        self.exercises = exercises.panels()
         self.live: Live | None = None
         self.lock = threading.Lock()
 
@@ -40,6 +44,7 @@ class Workshop:
         assets = interactive.assets()
         return pages.render("workshop.html.j2", scenarios=self.index, assets=assets,
                             missing_note=None if assets else interactive.MISSING,
+                            exercises=self.exercises,
                             highlight_css=catalog.highlight_css(), workshop_js=interactive.WORKSHOP_JS.read_text(),
                             index_json=interactive.script_json(
                                 {e["name"]: {"variants": e.get("variants", []), "duration_s": e.get("duration_s")}
@@ -51,9 +56,16 @@ class Workshop:
             folder = s.folder()
             if folder is not None and (self.live is None or self.live.run.path != folder):
                 self.live = Live(folder)
-            run = self.live.snapshot() if self.live is not None and folder is not None else {"ready": False}
-        return {"state": s.state(), "scenario": s.scenario, "variants": s.variants, "exit_code": s.exit_code(),
-                "log": s.log_tail(), "run": run}
+            try:
+                run = self.live.snapshot() if self.live is not None and folder is not None else {"ready": False}
+            except (OSError, GatewaylabError):
+                if folder.exists():
+                    raise
+                run = {"ready": False}  # a check whose file did not compile removes the folder it had made
+        code = s.exit_code()
+        checked = exercises.result(s.workspace, folder, code, s.log_tail(80, 32768)) if s.kind == "check" else None
+        return {"state": s.state(), "kind": s.kind, "scenario": s.scenario, "variants": s.variants, "exit_code": code,
+                "log": s.log_tail(), "run": run, "exercise": checked}
 
 
 def handler(ws: Workshop, port_of) -> type[BaseHTTPRequestHandler]:
@@ -107,6 +119,8 @@ def handler(ws: Workshop, port_of) -> type[BaseHTTPRequestHandler]:
             if not self._same_origin():
                 return self._json({"error": "only this page, as JSON, may start or stop a run"}, HTTPStatus.FORBIDDEN)
             length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                return self._json({"error": f"too large: at most {MAX_BODY} bytes"}, HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
             try:
                 body = json.loads(self.rfile.read(length) or b"{}")
             except ValueError:
@@ -122,10 +136,25 @@ def handler(ws: Workshop, port_of) -> type[BaseHTTPRequestHandler]:
                 except Busy as e:
                     return self._json({"error": str(e)}, HTTPStatus.CONFLICT)
                 return self._json({"started": name, "variants": variants})
+            if self.path == "/api/check":
+                return self._check(body)
             if self.path == "/api/stop":
                 code = ws.session.stop()
                 return self._json({"stopped": True, "exit_code": code})
             self._json({"error": "not found"}, HTTPStatus.NOT_FOUND)
+
+        def _check(self, body: dict) -> None:
+            name, text = body.get("scenario"), body.get("file")
+            if name not in ws.exercises:
+                return self._json({"error": f"no exercise for {name!r}"}, HTTPStatus.BAD_REQUEST)
+            if not isinstance(text, str) or not text.strip() or len(text.encode()) > exercises.MAX_FILE_BYTES:
+                return self._json({"error": f"the file must be Go source text of at most {exercises.MAX_FILE_BYTES} "
+                                            "bytes"}, HTTPStatus.BAD_REQUEST)
+            try:
+                folder = ws.session.check(name, lambda: exercises.write(ws.session.reports, name, text))
+            except Busy as e:
+                return self._json({"error": str(e)}, HTTPStatus.CONFLICT)
+            return self._json({"checking": name, "workspace": str(folder)})
 
     return Handler
 
