@@ -13,7 +13,7 @@ from harness import scenario as scenarios
 from harness.cli import terminal
 from harness.compare import junit
 from harness.compare.builds import Build, build_ref, build_service, resolve_commit
-from harness.scenario import UserService, load_service
+from harness.scenario import UserService, load_service, shards
 from harness.errors import GatewaylabError, ScenarioError
 from harness.host.tools import ROOT
 from harness.record.folder import stamped
@@ -36,6 +36,7 @@ def add_parsers(sub) -> None:
     r.add_argument("names", nargs="*", help="scenarios (default: every one)")
     r.add_argument("--candidate-ref", metavar="REV", help="git revision to test (default: this working tree's build)")
     r.add_argument("--baseline-ref", metavar="REV", help="also compare the fixed variant with this revision's")
+    r.add_argument("--shard", metavar="I/N", help="run only slice I of N (deterministic); `gatewaylab merge` joins the slices")
     _common(r, trials=2)
     d = sub.add_parser("compare-diff", help="what changed between two comparisons (metric by metric)")
     d.add_argument("a", type=Path)
@@ -160,8 +161,17 @@ def regress(args) -> int:
 
     loaded = [scenarios.load(n) for n in (args.names or scenarios.available())]  # all valid before anything starts
     over = thresholds(args.threshold)
-    found = tools_mod.find()
+    shard = shards.parse(getattr(args, "shard", None))
+    costs = {s.name: shards.regress_cost(s, args.trials) for s in loaded}
+    chosen = shards.pick(costs, shard)
+    record = {"suite": "regress", "shard": list(shard or (1, 1)), "units": chosen, "universe": sorted(costs)}
+    loaded = [s for s in loaded if s.name in chosen]
     out = stamped(args.reports / "regress")
+    if not loaded:  # more slices than scenarios: this one has nothing to run, and says so
+        _finish([], out, args.junit, [], record)
+        print(f"gatewaylab regress: slice {shard[0]}/{shard[1]} holds no scenario", file=sys.stderr)
+        return 0
+    found = tools_mod.find()
     cand = make_build("candidate", loaded[0], found, None, args.candidate_ref, None, "fixed" if "fixed" in loaded[0].variants
                       else loaded[0].default_variants[0], args.repo, out)
     base = (make_build("baseline", loaded[0], found, None, args.baseline_ref, None, cand.variant, args.repo, out)
@@ -180,20 +190,21 @@ def regress(args) -> int:
         except GatewaylabError as e:
             if e.exit_code == 2:  # a build that does not start, a broken environment: stop the suite
                 cases.append(junit.Case(s.name, "run", "error", str(e), time.monotonic() - t))
-                _finish(cases, out, args.junit, made)
+                _finish(cases, out, args.junit, made, record)
                 raise
             cases.append(junit.Case(s.name, "run", "error", str(e), time.monotonic() - t))
-    _finish(cases, out, args.junit, made)
+    _finish(cases, out, args.junit, made, record)
     print(suite.summary_line(cases))
     if interrupted:
         return 130
     return 1 if any(c.outcome in ("fail", "error") for c in cases) else 0
 
 
-def _finish(cases, out: Path, junit_path: Path | None, made: list[Path]) -> None:
+def _finish(cases, out: Path, junit_path: Path | None, made: list[Path], record: dict) -> None:
     from harness.compare import regress as suite
 
     index = suite.write_index(cases, out, made)
+    (out / "shard.json").write_text(json.dumps(record, indent=1))  # which slice of which suite: what merge checks
     junit.write(cases, out / "junit.xml")
     if junit_path:
         junit.write(cases, junit_path)

@@ -32,6 +32,13 @@ def variant_cost(scenario, variant: str) -> float:
     return s.load.duration_s + (START_DOCKER_S if s.backend == "docker" else START_S)
 
 
+def regress_cost(scenario, trials: int) -> float:
+    """Seconds `regress` spends on a scenario: each trial of its fixed and buggy variants (else its defaults)."""
+    fixed, buggy = scenario.regress_variants()
+    chosen = [v for v in (fixed, buggy) if v] or list(scenario.default_variants)
+    return trials * sum(variant_cost(scenario, v) for v in chosen)
+
+
 def assign(costs: dict[str, float], n: int) -> list[list[str]]:
     """Every unit into one of n shards, the heaviest first onto the lightest shard; each shard sorted by name."""
     loads, shards = [0.0] * n, [[] for _ in range(n)]
