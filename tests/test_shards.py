@@ -18,6 +18,7 @@ from harness.scenario import shards
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "tests" / "fixtures" / "runs"
+LONG = ("unclosed-body-closed", "unclosed-body-open")  # 50 s runs: seconds each to rebuild, and test_load_models reads them
 
 
 def test_the_spec_is_checked():
@@ -62,6 +63,8 @@ def recorded(tmp_path_factory) -> tuple[Path, list[Path]]:
     base = tmp_path_factory.mktemp("shards")
     runs = []
     for src in sorted(RUNS.iterdir()):
+        if src.name in LONG:
+            continue
         shutil.copytree(src, base / "runs" / src.name)
         runs.append(base / "runs" / src.name)
     return base, runs
@@ -102,7 +105,7 @@ def test_a_missing_overlapping_or_foreign_slice_is_refused(recorded, sliced, tmp
     foreign = gl("merge", folders[0], _folder(other.stdout, "Catalogue:"), folders[2], "--reports", tmp_path)
     assert foreign.returncode == 2 and "another suite" in foreign.stderr
     nothing = gl("merge", tmp_path, "--reports", tmp_path)
-    assert nothing.returncode == 2 and "is not a catalogue folder" in nothing.stderr
+    assert nothing.returncode == 2 and "is not a catalogue or regress folder" in nothing.stderr
 
 
 def test_a_bad_shard_exits_2_before_anything_runs(tmp_path):
@@ -127,3 +130,38 @@ def test_a_named_catalogue_is_checked_before_anything_runs(tmp_path):
     both = gl("catalogue", "unclosed-body", "--from", tmp_path, "--reports", tmp_path)
     assert both.returncode == 2 and "not both" in both.stderr
     assert not (tmp_path / "runs").exists()
+
+
+REGRESS = ROOT / "tests" / "fixtures" / "regress"
+
+
+def test_merged_regress_slices_give_the_checks_of_one_unsharded_regress(tmp_path):
+    """tests/fixtures/regress: `gatewaylab regress tiny-0.yaml tiny-1.yaml tiny-2.yaml --trials 1 --shard I/3`
+    for I = 1, 2, 3, then the same unsharded (tests/scenarios/tiny.yaml under three names), recorded
+    5 December 2026 on 2 cores; shard.json and regress.json of each (the comparisons' folders are not kept)."""
+    slices = [REGRESS / f"slice-{i}" for i in (3, 1, 2)]  # any order
+    got = gl("merge", *map(str, slices), "--reports", str(tmp_path), "--junit", str(tmp_path / "j.xml"))
+    assert got.returncode == 0, got.stdout + got.stderr
+    (merged,) = (tmp_path / "regress").iterdir()
+    cases = [(c["suite"], c["name"], c["outcome"]) for c in json.loads((merged / "regress.json").read_text())["cases"]]
+    whole = json.loads((REGRESS / "unsharded" / "regress.json").read_text())["cases"]
+    assert cases == [(c["suite"], c["name"], c["outcome"]) for c in whole] and len(cases) == 24
+    assert json.loads((merged / "shard.json").read_text())["units"] == ["tiny-0", "tiny-1", "tiny-2"]
+    assert ET.parse(tmp_path / "j.xml").getroot().get("name") == "gatewaylab regress"
+    # a regress slice does not join a catalogue slice, nor its own double
+    for folders, says in (([slices[0], slices[0], slices[2]], "both slice 3/3"),
+                          ([slices[0], slices[1]], "slice 2/3 missing")):
+        bad = gl("merge", *map(str, folders), "--reports", str(tmp_path / "x"))
+        assert bad.returncode == 2 and says in bad.stderr, bad.stderr
+
+
+@pytest.mark.e2e
+def test_a_regress_slice_with_no_scenario_runs_nothing_and_says_so(tmp_path):
+    """Three scenarios in five slices: slice 5 holds none (the heaviest go first onto the lightest)."""
+    names = [str(ROOT / "tests" / "scenarios" / n) for n in ("tiny.yaml", "e2e-short.yaml", "containers-short.yaml")]
+    got = gl("regress", *names, "--shard", "5/5", "--reports", str(tmp_path))
+    assert got.returncode == 0 and "slice 5/5 holds no scenario" in got.stderr, got.stderr
+    (folder,) = (tmp_path / "regress").iterdir()
+    assert json.loads((folder / "shard.json").read_text())["units"] == []
+    assert json.loads((folder / "regress.json").read_text())["cases"] == []
+    assert not (tmp_path / "compare").exists()
