@@ -2,8 +2,8 @@
 
 Every child picks its own free ports and writes its own run folder, so runs do not meet; they
 share the cores, which is the contention the calibrations were measured under (other runs
-alongside). Docker-backend units run one at a time: one engine, and their CPU and memory
-limits are what they measure. The heaviest units start first. Ctrl-C or SIGTERM stops every
+alongside); docker-backend units can be held to fewer at once (their CPU and memory limits are
+what they measure). The heaviest units start first. Ctrl-C or SIGTERM stops every
 child with SIGTERM, so each tears its stack down as a run does; a child dies with us (its
 parent-death signal), and its stack with it.
 """
@@ -47,8 +47,8 @@ def _run_dir(log: Path) -> Path | None:
     return Path(found[-1].strip()).parent if found else None
 
 
-def run_all(units: list[Unit], jobs: int, logs: Path, say=print) -> list[Unit]:
-    """Run every unit, at most `jobs` at once (one docker unit at a time); each unit's code, run folder, seconds."""
+def run_all(units: list[Unit], jobs: int, logs: Path, say=print, docker_at_once: int | None = None) -> list[Unit]:
+    """Run every unit, at most `jobs` at once (and `docker_at_once` docker units); each unit's code, run folder, seconds."""
     logs.mkdir(parents=True, exist_ok=True)
     old = signal.signal(signal.SIGTERM, _interrupt)
     waiting = sorted(units, key=lambda u: (-u.cost_s, u.name))
@@ -61,17 +61,17 @@ def run_all(units: list[Unit], jobs: int, logs: Path, say=print) -> list[Unit]:
                     unit.run_dir = _run_dir(proc.log)
                     del running[name]
                     say(f"gatewaylab: {name} done: exit {unit.code} in {unit.took_s:.0f} s ({len(waiting)} waiting)")
-            docker_busy = any(u.docker for u, _ in running.values())
+            docker_running = sum(u.docker for u, _ in running.values())
             for unit in list(waiting):
                 if len(running) >= jobs:
                     break
-                if unit.docker and docker_busy:
+                if unit.docker and docker_running >= (docker_at_once or jobs):
                     continue
                 waiting.remove(unit)
                 unit.started = time.monotonic()
                 argv = [sys.executable, "-m", "harness", "run", *unit.argv]
                 running[unit.name] = (unit, Proc(f"run-{unit.name}", argv, logs / f"{unit.name}.log", cwd=ROOT))
-                docker_busy = docker_busy or unit.docker
+                docker_running += unit.docker
                 say(f"gatewaylab: {unit.name} started ({len(running)} running)")
             time.sleep(0.5)
     except BaseException:
