@@ -36,13 +36,14 @@ _STATUS = re.compile(r"^Setting status of http://(\S+) to (DOWN|UP)$")
 _ATTEMPT = re.compile(r"^New attempt (\d+) for request: (\S+)")
 _DIAL = re.compile(r"dial tcp ([\d.]+:\d+)")
 _ERRORS = (("timeout awaiting response headers", "timeout"), ("i/o timeout", "timeout"), ("connection refused", "refused"),
-           ("connection reset", "reset"), ("EOF", "premature_close"), ("broken pipe", "broken_pipe"))
+           ("connection reset", "reset"), ("EOF", "premature_close"), ("broken pipe", "broken_pipe"),
+           ("context canceled", "client_closed"))
 
 
 def read(folder: Path, amap: dict[str, str], gw: Gateway) -> View:
     access_path, debug_path = folder / FOLDER / ACCESS_LOG, folder / FOLDER / DEBUG_LOG
-    acc = access(parse(access_path))
     lines = parse(debug_path)
+    acc = own_answers(access(parse(access_path)), lines)
     att = attempts(acc, retries(lines), amap, gw)
     eps = episodes(lines, att, amap, gw)
     return View(access=acc[["end", "rid", "method", "uri", "status", "request_time", "server", "origin_status"]],
@@ -79,6 +80,34 @@ def access(entries: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols).sort_values("end").reset_index(drop=True)
 
 
+def own_answers(acc: pd.DataFrame, lines: list[dict]) -> pd.DataFrame:
+    """Marks (own: the error's kind) the access rows whose OriginStatus Traefik wrote itself: its proxy logs
+    one DEBUG error line ("504 Gateway Timeout", "502 Bad Gateway") per failed attempt, and the access log
+    shows that status as the origin's. The last attempts' lines (not followed by a retry) are matched by
+    status and second (the log's resolution), earliest first."""
+    acc = acc.assign(own=None)
+    seconds = acc["end"].astype(int)
+    for e in proxy_errors(lines, retried=False):
+        t, status = int(_t(e["time"])), int(e["message"][:3])
+        hit = acc.index[acc["own"].isna() & (acc["origin_status"] == status) & (seconds >= t) & (seconds <= t + 1)]
+        if len(hit):
+            acc.loc[hit[0], "own"] = error_kind(e["error"])
+    return acc
+
+
+def proxy_errors(lines: list[dict], retried: bool) -> list[dict]:
+    """The proxy's error lines, those a retry followed (the last dial error before each "New attempt") or the others."""
+    errs, followed = [], set()
+    for i, e in enumerate(lines):
+        if "error" in e and re.match(r"^\d{3} ", e.get("message", "")):
+            errs.append(i)
+        elif _ATTEMPT.match(e.get("message", "")):
+            dials = [j for j in errs if j not in followed and _DIAL.search(lines[j]["error"])]
+            if dials:
+                followed.add(dials[-1])
+    return [lines[j] for j in errs if (j in followed) == retried]
+
+
 def error_kind(error: str) -> str:
     return next((k for needle, k in _ERRORS if needle in error), "error")
 
@@ -88,6 +117,8 @@ def last_kind(r, gw: Gateway) -> tuple[str, bool]:
     checking = gw.max_fails > 0
     if r.server is None:
         return ("no_live_upstreams" if r.status == 503 else f"http_{r.status}"), False
+    if isinstance(r.own, str):  # Traefik's own 502/504 (a failed attempt), not the server's
+        return r.own, checking and r.origin_status >= 500  # a 499 (the client left) is a success to it
     if r.origin_status:
         s = r.origin_status
         return ("ok" if s < 400 else f"http_{s}"), checking and s >= 500
@@ -102,10 +133,9 @@ def retries(lines: list[dict]) -> list[dict]:
     """Each "New attempt" line with the dial error before it: (t, attempt number, path, addr, kind)."""
     out, last_error = [], None
     for e in lines:
-        msg = e.get("message", "")
-        if "error" in e and _DIAL.search(e["error"]):
+        if "error" in e and _DIAL.search(e["error"]) and re.match(r"^\d{3} ", e.get("message", "")):
             last_error = e
-        m = _ATTEMPT.match(msg)
+        m = _ATTEMPT.match(e.get("message", ""))
         if m:
             err = (last_error or {}).get("error", "")
             dial = _DIAL.search(err)
@@ -148,22 +178,38 @@ def status_lines(lines: list[dict]) -> list[dict]:
     return out
 
 
+def trips(att: pd.DataFrame, gw: Gateway) -> dict[str, list[float]]:
+    """Per server address, the moments its passive check had max_fails failures: consecutive (a success
+    clears them) and within the last failureWindow, as pkg/healthcheck counts."""
+    out: dict[str, list[float]] = {}
+    for addr, mine in att[att["addr"].notna()].sort_values("end").groupby("addr"):
+        failures: list[float] = []
+        for a in mine.itertuples():
+            if not a.counted:
+                failures = [] if a.kind == "ok" or a.kind.startswith("http_") else failures
+                continue
+            failures = [t for t in failures if t > a.end - gw.fail_timeout_s] + [a.end]
+            if len(failures) >= gw.max_fails:
+                out.setdefault(addr, []).append(a.end)
+    return out
+
+
 def episodes(lines: list[dict], att: pd.DataFrame, amap: dict[str, str], gw: Gateway) -> pd.DataFrame:
     """From each DOWN line to the next UP line of the same server (or the log's end), to the millisecond
     where the access log has the failure that took it out (see the module's doc)."""
     rows, down = [], {}
     last_t = _t(lines[-1]["time"]) if lines else None
-    counted = att[att["counted"]] if len(att) else att
+    tripped = trips(att, gw) if len(att) and gw.max_fails > 0 else {}
     for s in status_lines(lines):
         if s["state"] == "DOWN" and s["addr"] not in down:
-            mine = counted[(counted["addr"] == s["addr"]) & (counted["end"] >= s["t"]) & (counted["end"] < s["t"] + 1)]
-            down[s["addr"]] = (float(mine["end"].max()) if len(mine) else s["t"], s["t"])
+            within = [t for t in tripped.get(s["addr"], []) if s["t"] <= t < s["t"] + 1]
+            down[s["addr"]] = within[0] if within else s["t"]
         elif s["state"] == "UP" and s["addr"] in down:
-            start, line_t = down.pop(s["addr"])
+            start = down.pop(s["addr"])
             # the timer's end, failureWindow after the start, when the UP line's second agrees with it
-            end = start + gw.fail_timeout_s if abs(start + gw.fail_timeout_s - s["t"]) <= 1.5 else s["t"]
+            end = start + gw.fail_timeout_s if s["t"] <= start + gw.fail_timeout_s < s["t"] + 1 else s["t"]
             rows.append({"replica": amap.get(s["addr"], s["addr"]), "start": start, "end": end, "lines": 2})
-    for addr, (start, _) in down.items():
+    for addr, start in down.items():
         rows.append({"replica": amap.get(addr, addr), "start": start, "end": max(last_t or start, start), "lines": 1})
     return pd.DataFrame(rows, columns=EPISODE_COLUMNS).sort_values(["replica", "start"]).reset_index(drop=True)
 
