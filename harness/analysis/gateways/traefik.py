@@ -115,7 +115,7 @@ def error_kind(error: str) -> str:
 def last_kind(r, gw: Gateway) -> tuple[str, bool]:
     """The last attempt of a request -> (kind, counted by the passive check)."""
     checking = gw.max_fails > 0
-    if r.server is None:
+    if not isinstance(r.server, str):
         return ("no_live_upstreams" if r.status == 503 else f"http_{r.status}"), False
     if isinstance(r.own, str):  # Traefik's own 502/504 (a failed attempt), not the server's
         return r.own, checking and r.origin_status >= 500  # a 499 (the client left) is a success to it
@@ -161,9 +161,9 @@ def attempts(acc: pd.DataFrame, tried: list[dict], amap: dict[str, str], gw: Gat
                          "status": None, "response_time": None, "header_time": None, "end": x["t"], "kind": x["kind"],
                          "counted": gw.max_fails > 0, "method": r.method})
         kind, counted = last_kind(r, gw)
-        rows.append({"rid": r.rid, "n": len(before), "last": True, "addr": r.server,
-                     "replica": NO_SERVER if r.server is None else amap.get(r.server, "?"),
-                     "status": r.origin_status or None, "response_time": r.origin_time if r.server else None,
+        rows.append({"rid": r.rid, "n": len(before), "last": True, "addr": r.server if isinstance(r.server, str) else None,
+                     "replica": amap.get(r.server, "?") if isinstance(r.server, str) else NO_SERVER,
+                     "status": r.origin_status or None, "response_time": r.origin_time if isinstance(r.server, str) else None,
                      "header_time": r.origin_time if r.origin_status else None, "end": r.end, "kind": kind,
                      "counted": counted, "method": r.method})
     return pd.DataFrame(rows, columns=ATTEMPT_COLUMNS)
@@ -185,8 +185,8 @@ def trips(att: pd.DataFrame, gw: Gateway) -> dict[str, list[float]]:
     for addr, mine in att[att["addr"].notna()].sort_values("end").groupby("addr"):
         failures: list[float] = []
         for a in mine.itertuples():
-            if not a.counted:
-                failures = [] if a.kind == "ok" or a.kind.startswith("http_") else failures
+            if not a.counted:  # it reached the server and got under 500 (or the client left): cleared
+                failures = []
                 continue
             failures = [t for t in failures if t > a.end - gw.fail_timeout_s] + [a.end]
             if len(failures) >= gw.max_fails:

@@ -20,6 +20,7 @@ stays UP while the passive check has a server out: state() reads the Prometheus 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -137,11 +138,16 @@ def launch(gw: Gateway, port: int, members: dict[str, str], prefix: Path, progra
 
 def state(admin: str) -> list[dict]:
     """Each server's traefik_service_server_up (1 in, 0 out) from the Prometheus metrics: Traefik's own view.
-    A server the passive check never took out may have no sample yet (in)."""
-    got = http_get(f"http://{admin}/metrics", 1.0)
-    if got is None or got[0] != 200:
+    The servers come from the API (whose serverStatus stays UP while the passive check has one out: kept as
+    api_status); a server the passive check never took out has no gauge sample yet: in."""
+    services = http_get(f"http://{admin}/api/http/services/{SERVICE}@file", 1.0)
+    metrics = http_get(f"http://{admin}/metrics", 1.0)
+    if services is None or services[0] != 200 or metrics is None or metrics[0] != 200:
         return []
-    return parse_gauge(got[1].decode(errors="replace"))
+    up = {r["member"]: r["up"] for r in parse_gauge(metrics[1].decode(errors="replace"))}
+    listed = json.loads(services[1]).get("serverStatus", {})
+    return [{"member": url.removeprefix("http://"), "up": up.get(url.removeprefix("http://"), 1), "api_status": status}
+            for url, status in sorted(listed.items())]
 
 
 def parse_gauge(text: str) -> list[dict]:
