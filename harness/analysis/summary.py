@@ -173,6 +173,9 @@ def gateway_line(gw) -> str:
     elif gw.kind == "caddy":
         extra = f", unhealthy_latency {gw.caddy.unhealthy_latency_ms} ms" if gw.caddy.unhealthy_latency_ms else ""
         check = f"passive max_fails {gw.max_fails} within fail_duration {gw.fail_timeout_s} s{extra}" if gw.max_fails else "no passive check"
+    elif gw.kind == "traefik":
+        check = (f"passiveHealthCheck {gw.max_fails} consecutive failures within {gw.fail_timeout_s} s, out {gw.fail_timeout_s} s"
+                 if gw.max_fails else "no passive check") + ", a retry only after a failed dial"
     else:
         check = f"max_fails {gw.max_fails}, fail_timeout {gw.fail_timeout_s} s"
     return f"{gw.kind} ({check}, read timeout {gw.read_timeout_s:g} s, retries on {' '.join(gw.proxy_next_upstream)})"

@@ -30,7 +30,7 @@ from harness.stack.gateways import KINDS as GATEWAY_KINDS
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gatewaylab", description="Reproduce how Go services fail behind an API gateway (nginx, HAProxy, Caddy).")
+    p = argparse.ArgumentParser(prog="gatewaylab", description="Reproduce how Go services fail behind an API gateway (nginx, HAProxy, Caddy, Traefik).")
     sub = p.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a scenario and write its report")
     run.add_argument("name", help="scenario name (see `gatewaylab list`) or path to a scenario YAML file")

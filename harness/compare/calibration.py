@@ -46,7 +46,7 @@ def setup_of(s: Scenario, variant: str) -> dict:
     """What a variant's run measured under: everything but the judging fields, and the settings of gateways
     other than the one it ran behind (gateway.caddy does not change an nginx run)."""
     data = s.resolve(variant).model_dump(mode="json")
-    for other in {"haproxy", "caddy"} - {data["gateway"]["kind"]}:
+    for other in {"haproxy", "caddy"} - {data["gateway"]["kind"]}:  # the gateways with a settings block
         data["gateway"].pop(other, None)
     for k in JUDGING:
         data.pop(k, None)

@@ -6,7 +6,8 @@
       journal.jsonl     every step with its time and outcome
       variants/<v>/     meta.json, stack.json, requests.jsonl, samples.jsonl, toxics.jsonl,
                         goroutines/, the gateway's folder: nginx/ (access.log, error.log), haproxy/
-                        (haproxy.cfg; its log is logs/haproxy.log) or caddy/ (caddy.json, caddy.log),
+                        (haproxy.cfg; its log is logs/haproxy.log), caddy/ (caddy.json, caddy.log) or traefik/
+                        (traefik.yaml, dynamic.yaml, access.log, traefik.log),
                         gateway.jsonl (the gateway's own view of its members, where it has an API),
                         logs/, locust/ (load.json), capture/, containers.jsonl, cgroups.jsonl (the container backend)
       summary.json, summary.md, report.html   (rebuilt from the rest at any time)

@@ -34,7 +34,7 @@ class Variant(Strict):
     toxics: list[Toxic] | None = None
     expect: list[Expectation] = []
     # Behind another gateway the expectations may differ: expect_on.<kind> replaces `expect` there.
-    expect_on: dict[Literal["nginx", "haproxy", "caddy"], list[Expectation]] = {}
+    expect_on: dict[Literal["nginx", "haproxy", "caddy", "traefik"], list[Expectation]] = {}
     # none: the default leak checks must hold; expected: at least one of them must fire
     # (the variant reproduces a leak); pile-up: goroutines pile up while a fault lasts and
     # are released after it, so only what stays after the drain is checked (not the trend,
@@ -42,7 +42,7 @@ class Variant(Strict):
     leak: Literal["none", "expected", "pile-up", "ignore"] = "none"
     # Behind another gateway the load on a replica may differ (e.g. one the gateway never takes out keeps its
     # share of a slow fault, and its goroutines pile up): leak_on.<kind> replaces `leak` there.
-    leak_on: dict[Literal["nginx", "haproxy", "caddy"], Literal["none", "expected", "pile-up", "ignore"]] = {}
+    leak_on: dict[Literal["nginx", "haproxy", "caddy", "traefik"], Literal["none", "expected", "pile-up", "ignore"]] = {}
 
     def overrides(self) -> bool:
         return bool(self.params or self.service or self.gateway or self.load or self.containers or self.toxics is not None)

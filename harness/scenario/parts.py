@@ -70,7 +70,7 @@ class Caddy(Strict):
 
 class Gateway(Strict):
     # Which gateway; nginx unless the scenario or --gateway says otherwise.
-    kind: Literal["nginx", "haproxy", "caddy"] = "nginx"
+    kind: Literal["nginx", "haproxy", "caddy", "traefik"] = "nginx"
     max_fails: int = Field(3, ge=0, le=100)
     fail_timeout_s: int = Field(10, ge=1, le=3600)
     proxy_next_upstream: list[Literal[NEXT_UPSTREAM]] = ["error", "timeout"]  # type: ignore[valid-type]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-KINDS = ("nginx", "haproxy", "caddy")
+KINDS = ("nginx", "haproxy", "caddy", "traefik")
 
 
 @dataclass
