@@ -50,7 +50,8 @@ def test_three_scenarios_side_by_side_give_one_table_in_less_time_than_one_after
 
 
 @pytest.mark.parametrize("args, says", [
-    (("--jobs", "0"), "--jobs 0: give a whole number from 1 to 16"),
+    (("--jobs", "0"), "--jobs 0: give a whole number from 1 to 16, or auto"),
+    (("--jobs", "many"), "--jobs many: give a whole number from 1 to 16, or auto"),
     (("--jobs", "2", "--from", "x"), "with --from (or the --gateway matrix) there is nothing to run"),
 ])
 def test_bad_jobs_are_refused_before_anything_runs(tmp_path, args, says):

@@ -114,7 +114,20 @@ def text_table(all_rows: list[dict]) -> Table:
     return t
 
 
-def _side_by_side(args, loaded: dict, wanted: dict, chosen: list[str], shard, universe: list[str]) -> int:
+def _jobs(given: str | None, nothing_to_run: bool) -> int:
+    """--jobs: a whole number, or auto (parallel.default_jobs); 1 where nothing runs (--from) or the matrix runs."""
+    from harness.cli import parallel
+
+    if given is not None and not (given == "auto" or (given.isdigit() and 1 <= int(given) <= MAX_JOBS)):
+        raise ScenarioError(f"--jobs {given}: give a whole number from 1 to {MAX_JOBS}, or auto.")
+    if nothing_to_run:
+        if given not in (None, "1"):
+            raise ScenarioError("--jobs runs scenarios side by side; with --from (or the --gateway matrix) there is nothing to run.")
+        return 1
+    return parallel.default_jobs() if given in (None, "auto") else int(given)
+
+
+def _side_by_side(args, jobs: int, loaded: dict, wanted: dict, chosen: list[str], shard, universe: list[str]) -> int:
     """--jobs N: the chosen scenarios as child runs, N at a time (cli/parallel.py); the same table."""
     from harness.cli import parallel
 
@@ -124,7 +137,7 @@ def _side_by_side(args, loaded: dict, wanted: dict, chosen: list[str], shard, un
                            sum(shards.variant_cost(loaded[n], v) for v in wanted[n]), loaded[n].backend == "docker")
              for n in chosen]
     try:
-        parallel.run_all(units, args.jobs, out / "logs", say=lambda m: print(m, file=sys.stderr))
+        parallel.run_all(units, jobs, out / "logs", say=lambda m: print(m, file=sys.stderr))
     except KeyboardInterrupt:
         return 130
     found, code = [], 0
@@ -160,11 +173,7 @@ def run(args, run_one) -> int:
     from harness.report import build
 
     shard = shards.parse(args.shard)
-    jobs = getattr(args, "jobs", 1)
-    if not 1 <= jobs <= MAX_JOBS:
-        raise ScenarioError(f"--jobs {jobs}: give a whole number from 1 to {MAX_JOBS}.")
-    if jobs > 1 and (args.runs or args.gateway):
-        raise ScenarioError("--jobs runs scenarios side by side; with --from (or the --gateway matrix) there is nothing to run.")
+    jobs = _jobs(getattr(args, "jobs", None), bool(args.runs or args.gateway))
     found = []
     if args.names and (args.runs or args.gateway):
         raise ScenarioError("Name scenarios to run, or give --from RUN_DIR ... (or --gateway), not both.")
@@ -189,7 +198,7 @@ def run(args, run_one) -> int:
         chosen = shards.pick({n: sum(shards.variant_cost(loaded[n], v) for v in wanted[n]) for n in universe}, shard)
         code = 0
         if jobs > 1:
-            return _side_by_side(args, loaded, wanted, chosen, shard, universe)
+            return _side_by_side(args, jobs, loaded, wanted, chosen, shard, universe)
         for name in chosen:
             s, variants = loaded[name], wanted[name]
             try:

@@ -90,7 +90,11 @@ def _selection(args) -> tuple[list[str], list[Path], dict[str, str], float]:
         raise ScenarioError(f"--shards {args.shards}: give 1 to {min(len(costs), shards.MAX_SHARDS)} "
                             f"(one shard at least per scenario; {len(costs)} scenarios run in the pods).")
     heaviest = max(sum(costs[u] for u in s) for s in shards.assign(costs, args.shards))
-    argv = ["catalogue", *(in_pod.get(g, g) for g in left), *(["--all-variants"] if args.all_variants else [])]
+    # side by side as on a machine of the pod's CPUs (the node's core count says nothing about the pod's share)
+    cpu = str(args.cpu)
+    cores = int(cpu[:-1]) / 1000 if cpu.endswith("m") and cpu[:-1].isdigit() else float(cpu) if cpu.replace(".", "", 1).isdigit() else 1.0
+    argv = ["catalogue", *(in_pod.get(g, g) for g in left), *(["--all-variants"] if args.all_variants else []),
+            "--jobs", str(max(1, min(16, int(2 * cores + 1))))]
     return argv, files, why, heaviest
 
 

@@ -66,8 +66,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="the gateway matrix: the scenarios about the gateway's view behind this gateway (or all), one table")
     cat.add_argument("--from", dest="runs", nargs="+", type=Path, metavar="RUN_DIR",
                      help="build the table from these run folders instead of running anything")
-    cat.add_argument("--jobs", type=int, default=1, metavar="N",
-                     help="run N scenarios side by side, each with its own stack and ports (default 1; docker scenarios one at a time)")
+    cat.add_argument("--jobs", metavar="N|auto",
+                     help="run N scenarios side by side, each a run with its own stack and ports (default auto: "
+                          "2 per core + 1; 1: one after the other, in this process)")
     cat.add_argument("--shard", metavar="I/N",
                      help="run only slice I of N (deterministic: the same on every machine); `gatewaylab merge` joins the slices")
     cal = sub.add_parser("calibrate", help="run a scenario N times; per expectation the measured range, passes and margin")
