@@ -58,3 +58,19 @@ def test_bad_jobs_are_refused_before_anything_runs(tmp_path, args, says):
     done = catalogue(*args, "--reports", str(tmp_path))
     assert done.returncode == 2 and says in done.stderr
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.e2e
+def test_regress_side_by_side_joins_each_scenarios_checks_in_order(tmp_path):
+    names = _copies(tmp_path, 2)
+    done = subprocess.run([sys.executable, "-m", "harness", "regress", *names, "--trials", "1", "--jobs", "2",
+                           "--reports", str(tmp_path / "reports"), "--junit", str(tmp_path / "j.xml")],
+                          cwd=runs.ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (folder,) = (tmp_path / "reports" / "regress").iterdir()
+    cases = json.loads((folder / "regress.json").read_text())["cases"]
+    assert [c["suite"] for c in cases] == ["tiny-0"] * 8 + ["tiny-1"] * 8 and all(c["outcome"] == "pass" for c in cases)
+    assert json.loads((folder / "shard.json").read_text())["units"] == ["tiny-0", "tiny-1"]
+    assert (tmp_path / "j.xml").exists() and "16 checks, 0 failed" in done.stdout
+    for name in ("tiny-0", "tiny-1"):  # each child's comparison kept in its own folder
+        assert len(list((folder / "units" / name / "compare").iterdir())) == 1

@@ -133,7 +133,7 @@ def _side_by_side(args, jobs: int, loaded: dict, wanted: dict, chosen: list[str]
 
     out = new_folder(args.reports)
     source = {scenarios.load(g).name: str(g) for g in args.names} if args.names else {}
-    units = [parallel.Unit(n, [source.get(n, n), *(x for v in wanted[n] for x in ("--variant", v)), "--reports", str(args.reports)],
+    units = [parallel.Unit(n, ["run", source.get(n, n), *(x for v in wanted[n] for x in ("--variant", v)), "--reports", str(args.reports)],
                            sum(shards.variant_cost(loaded[n], v) for v in wanted[n]), loaded[n].backend == "docker")
              for n in chosen]
     try:

@@ -37,6 +37,8 @@ def add_parsers(sub) -> None:
     r.add_argument("--candidate-ref", metavar="REV", help="git revision to test (default: this working tree's build)")
     r.add_argument("--baseline-ref", metavar="REV", help="also compare the fixed variant with this revision's")
     r.add_argument("--shard", metavar="I/N", help="run only slice I of N (deterministic); `gatewaylab merge` joins the slices")
+    r.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="regress N scenarios side by side, each a child `gatewaylab regress` (default 1: one after the other)")
     _common(r, trials=2)
     d = sub.add_parser("compare-diff", help="what changed between two comparisons (metric by metric)")
     d.add_argument("a", type=Path)
@@ -171,6 +173,10 @@ def regress(args) -> int:
         _finish([], out, args.junit, [], record)
         print(f"gatewaylab regress: slice {shard[0]}/{shard[1]} holds no scenario", file=sys.stderr)
         return 0
+    if not 1 <= args.jobs <= 16:
+        raise ScenarioError(f"--jobs {args.jobs}: give a whole number from 1 to 16.")
+    if args.jobs > 1 and len(loaded) > 1:
+        return _side_by_side(args, loaded, out, record)
     found = tools_mod.find()
     cand = make_build("candidate", loaded[0], found, None, args.candidate_ref, None, "fixed" if "fixed" in loaded[0].variants
                       else loaded[0].default_variants[0], args.repo, out)
@@ -198,6 +204,38 @@ def regress(args) -> int:
     if interrupted:
         return 130
     return 1 if any(c.outcome in ("fail", "error") for c in cases) else 0
+
+
+def _side_by_side(args, loaded: list, out: Path, record: dict) -> int:
+    """--jobs N: each scenario a child `gatewaylab regress` with its own reports folder (out/units/NAME),
+    N at a time; their checks joined in the suite's order, as `merge` joins slices."""
+    from harness.cli import parallel
+    from harness.compare import regress as suite
+
+    source = {scenarios.load(g).name: str(g) for g in args.names} if args.names else {}
+    common = ["--trials", str(args.trials), *(x for t in args.threshold for x in ("--threshold", t)),
+              *(x for flag, v in (("--candidate-ref", args.candidate_ref), ("--baseline-ref", args.baseline_ref),
+                                  ("--repo", args.repo)) if v for x in (flag, str(v)))]
+    units = [parallel.Unit(s.name, ["regress", source.get(s.name, s.name), *common, "--reports", str(out / "units" / s.name)],
+                           shards.regress_cost(s, args.trials)) for s in loaded]
+    try:
+        parallel.run_all(units, args.jobs, out / "logs", say=lambda m: print(m, file=sys.stderr))
+    except KeyboardInterrupt:
+        return 130
+    cases: list[junit.Case] = []
+    made: list[Path] = []
+    for u in units:
+        found = sorted((out / "units" / u.name / "regress").glob("*/regress.json"))
+        if not found:
+            cases.append(junit.Case(u.name, "run", "error", f"no results (exit {u.code}); its output: {out / 'logs' / (u.name + '.log')}"))
+            continue
+        data = json.loads(found[-1].read_text())
+        cases += [junit.Case(**c) for c in data["cases"]]
+        made += [Path(p) for p in data.get("reports", [])]
+    _finish(cases, out, args.junit, made, record)
+    print(suite.summary_line(cases))
+    codes = {u.code for u in units}
+    return 130 if 130 in codes else 2 if 2 in codes else 1 if any(c.outcome in ("fail", "error") for c in cases) else 0
 
 
 def _finish(cases, out: Path, junit_path: Path | None, made: list[Path], record: dict) -> None:

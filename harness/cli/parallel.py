@@ -1,4 +1,5 @@
-"""Units of a suite side by side (`--jobs N`): each a `gatewaylab run` child process with its own stack.
+"""Units of a suite side by side (`--jobs N`): each a `gatewaylab` child process (a run, a regress of one
+scenario) with its own stacks.
 
 Every child picks its own free ports and writes its own run folder, so runs do not meet; they
 share the cores, which is the contention the calibrations were measured under (other runs
@@ -28,7 +29,7 @@ _REPORT = re.compile(r"^Report: (.+)$", re.M)
 @dataclass
 class Unit:
     name: str
-    argv: list[str]           # after `gatewaylab run`
+    argv: list[str]           # after `gatewaylab`, e.g. ["run", NAME, "--variant", "buggy", ...]
     cost_s: float
     docker: bool = False
     code: int | None = None
@@ -70,7 +71,7 @@ def run_all(units: list[Unit], jobs: int, logs: Path, say=print, docker_at_once:
                     continue
                 waiting.remove(unit)
                 unit.started = time.monotonic()
-                argv = [sys.executable, "-m", "harness", "run", *unit.argv]
+                argv = [sys.executable, "-m", "harness", *unit.argv]
                 running[unit.name] = (unit, Proc(f"run-{unit.name}", argv, logs / f"{unit.name}.log", cwd=ROOT))
                 docker_running += unit.docker
                 say(f"gatewaylab: {unit.name} started ({len(running)} running)")
