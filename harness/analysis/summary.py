@@ -23,6 +23,7 @@ from harness.analysis.replica import longest_gap, replica
 from harness.scenario import Scenario
 from harness.record import folder as rf
 from harness.record.folder import RunFolder
+from harness.stack.gateways import plugin
 
 __all__ = ["VariantData", "load_variant", "variant_summary", "summarize", "per_second"]
 
@@ -166,18 +167,8 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
 
 
 def gateway_line(gw) -> str:
-    """The gateway and its passive check, so nobody takes one gateway's figures for another's."""
-    if gw.kind == "haproxy":
-        check = (f"observe layer7, error-limit {gw.max_fails} consecutive, on-error {gw.haproxy.on_error}, "
-                 f"re-checked every {gw.fail_timeout_s} s by {gw.haproxy.check.upper()} while down" if gw.max_fails else "no observing")
-    elif gw.kind == "caddy":
-        extra = f", unhealthy_latency {gw.caddy.unhealthy_latency_ms} ms" if gw.caddy.unhealthy_latency_ms else ""
-        check = f"passive max_fails {gw.max_fails} within fail_duration {gw.fail_timeout_s} s{extra}" if gw.max_fails else "no passive check"
-    elif gw.kind == "traefik":
-        check = (f"passiveHealthCheck {gw.max_fails} consecutive failures within {gw.fail_timeout_s} s, out {gw.fail_timeout_s} s"
-                 if gw.max_fails else "no passive check") + ", a retry only after a failed dial"
-    else:
-        check = f"max_fails {gw.max_fails}, fail_timeout {gw.fail_timeout_s} s"
+    """The gateway and its passive check (in its plug-in's words), so nobody takes one gateway's figures for another's."""
+    check = plugin(gw.kind).passive_check(gw)
     return f"{gw.kind} ({check}, read timeout {gw.read_timeout_s:g} s, retries on {' '.join(gw.proxy_next_upstream)})"
 
 

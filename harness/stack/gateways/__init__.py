@@ -4,6 +4,7 @@ A module has:
   KIND, TITLE            its name in scenario files, and in prose ("nginx 1.22.1")
   binary()               the program (ToolMissing with the fix when it is not there)
   refusals(gw)           the settings it cannot express, each a sentence (checked before anything starts)
+  passive_check(gw)      its passive health check in words (the report's stack line)
   launch(gw, port, members, prefix, binary) -> Launch: config written, command line, readiness URL
   state(addresses)       optional: the gateway's own view of its members now (admin API, stats socket)
 """

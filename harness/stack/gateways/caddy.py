@@ -147,3 +147,9 @@ def state(admin: str) -> list[dict]:
 
 def _d(seconds: float) -> str:
     return f"{max(1, round(seconds * 1000))}ms"
+
+
+def passive_check(gw: Gateway) -> str:
+    """Its passive check in words, for the report's stack line."""
+    extra = f", unhealthy_latency {gw.caddy.unhealthy_latency_ms} ms" if gw.caddy.unhealthy_latency_ms else ""
+    return f"passive max_fails {gw.max_fails} within fail_duration {gw.fail_timeout_s} s{extra}" if gw.max_fails else "no passive check"

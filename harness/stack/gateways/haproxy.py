@@ -171,3 +171,11 @@ def _int(v: str | None) -> int | None:
 
 def _ms(seconds: float) -> str:
     return f"{max(1, round(seconds * 1000))}ms"
+
+
+def passive_check(gw: Gateway) -> str:
+    """Its passive check in words, for the report's stack line."""
+    if not gw.max_fails:
+        return "no observing"
+    return (f"observe layer7, error-limit {gw.max_fails} consecutive, on-error {gw.haproxy.on_error}, "
+            f"re-checked every {gw.fail_timeout_s} s by {gw.haproxy.check.upper()} while down")

@@ -171,3 +171,8 @@ def launch(gw: Gateway, port: int, members: dict[str, str], prefix: Path, progra
 
 def state(admin: str) -> list[dict]:
     return []  # open-source nginx has no API for its upstream state: its error log says it
+
+
+def passive_check(gw: Gateway) -> str:
+    """Its passive check in words, for the report's stack line."""
+    return f"max_fails {gw.max_fails}, fail_timeout {gw.fail_timeout_s} s"

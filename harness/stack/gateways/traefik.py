@@ -164,3 +164,9 @@ def parse_gauge(text: str) -> list[dict]:
 
 def _d(seconds: float) -> str:
     return f"{max(1, round(seconds * 1000))}ms"
+
+
+def passive_check(gw: Gateway) -> str:
+    """Its passive check in words, for the report's stack line."""
+    return (f"passiveHealthCheck {gw.max_fails} consecutive failures within {gw.fail_timeout_s} s, out {gw.fail_timeout_s} s"
+            if gw.max_fails else "no passive check") + ", a retry only after a failed dial"
