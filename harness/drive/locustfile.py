@@ -71,13 +71,13 @@ def _last_flush(**_):
     _flush()
 
 
-_RID = {"pid": None, "prefix": "", "n": 0}
+_RID = {"prefix": os.urandom(8).hex(), "n": 0}
+# Locust forks its workers after loading this file: each draws a prefix of its own.
+os.register_at_fork(after_in_child=lambda: _RID.update(prefix=os.urandom(8).hex(), n=0))
 
 
 def _rid():
-    """Unique per request: a random prefix per process (drawn after Locust forks its workers) and a counter."""
-    if _RID["pid"] != os.getpid():
-        _RID.update(pid=os.getpid(), prefix=os.urandom(8).hex(), n=0)
+    """Unique per request: a random prefix per process and a counter."""
     _RID["n"] += 1
     return f'{_RID["prefix"]}{_RID["n"]:016x}'
 
