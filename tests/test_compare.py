@@ -47,12 +47,17 @@ def only_comparison(reports: Path) -> Path:
 
 
 def test_user_service_leak_is_detected_and_the_comparison_is_kept(tmp_path):
+    """Also `--jobs`: the four trials side by side, each child rebuilding its step from the folder."""
     scenario = shortened(USER / "scenario.yaml", tmp_path / "inventory.yaml", 15)
     got = gatewaylab("compare", str(scenario), "--baseline-service", str(USER / "tidy.yaml"),
-                     "--candidate-service", str(USER / "leaky.yaml"), "--trials", "2",
+                     "--candidate-service", str(USER / "leaky.yaml"), "--trials", "2", "--jobs", "4",
                      "--reports", str(tmp_path / "reports"), "--junit", str(tmp_path / "compare.xml"))
     assert got.returncode == 1, got.stdout + got.stderr  # candidate worse
     folder = only_comparison(tmp_path / "reports")
+    assert json.loads((folder / "compare.json").read_text())["jobs"] == 4
+    logs = sorted(p.name for p in (folder / "logs").glob("*.log"))
+    assert logs == [f"trial-0{i}-{r}.log" for i in (1, 2) for r in ("baseline", "candidate")], logs
+    assert "4 running" in got.stderr  # all four at once, not one after the other
     v = json.loads((folder / "verdict.json").read_text())
     by = {r["metric"]: r for r in v["metrics"]}
     assert v["overall"] == "candidate worse" and v["trials_complete"] == {"baseline": 2, "candidate": 2}

@@ -32,6 +32,8 @@ def add_parsers(sub) -> None:
     _common(c)
     c.add_argument("--deadline", type=float, metavar="SECONDS", help="stop the whole comparison after this long")
     c.add_argument("--gateway", choices=gateways.KINDS, help="compare behind this gateway (default: the scenario's, else nginx)")
+    c.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="run N trials side by side, each pair of builds together (default 1: interleaved, one at a time)")
     r = sub.add_parser("regress", help="the pre-release suite: fixed meets its expectations and beats buggy, which still reproduces")
     r.add_argument("names", nargs="*", help="scenarios (default: every one)")
     r.add_argument("--candidate-ref", metavar="REV", help="git revision to test (default: this working tree's build)")
@@ -102,6 +104,8 @@ def compare(args) -> int:
     over = thresholds(args.threshold)
     if not 1 <= args.trials <= trials.MAX_TRIALS:
         raise ScenarioError(f"--trials takes a number from 1 to {trials.MAX_TRIALS}.")
+    if not 1 <= args.jobs <= 16:
+        raise ScenarioError(f"--jobs {args.jobs}: give a whole number from 1 to 16.")
     for role in ("baseline", "candidate"):  # everything checked before anything is built or started
         if getattr(args, role) and getattr(args, role) not in s.variants:
             raise ScenarioError(f"--{role} {getattr(args, role)!r}: scenario {s.name!r} has no such variant; "
@@ -124,7 +128,17 @@ def compare(args) -> int:
                              services[role], args.variant, args.repo, folder)
     code = 0
     try:
-        trials.run(s, b["baseline"], b["candidate"], args.trials, folder, {**s.compare.thresholds, **over}, args.deadline)
+        if args.jobs > 1:
+            from harness.cli import comparejobs
+
+            steps, per_trial = trials.prepare(s, b["baseline"], b["candidate"], args.trials, folder,
+                                              {**s.compare.thresholds, **over}, args.jobs)
+            print(f"gatewaylab: comparing {b['baseline'].describe()} (baseline) with {b['candidate'].describe()} "
+                  f"(candidate) on {s.name}, {args.trials} trial(s) each, {args.jobs} at a time", file=sys.stderr)
+            comparejobs.run(steps, folder, args.jobs, per_trial, args.deadline)
+        else:
+            trials.run(s, b["baseline"], b["candidate"], args.trials, folder, {**s.compare.thresholds, **over},
+                       args.deadline)
     except (KeyboardInterrupt, runner.Interrupted) as e:
         print(f"\ngatewaylab: interrupted ({str(e) or 'Ctrl-C'}); every process was stopped. What was gathered is kept.",
               file=sys.stderr)

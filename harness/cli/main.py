@@ -14,6 +14,7 @@ from pathlib import Path
 
 from harness.cli import goroutines as goroutines_cli
 from harness.cli import compare as compare_cli
+from harness.cli import comparejobs
 from harness.cli import clean as clean_cli
 from harness.cli import claims as claims_cli
 from harness.cli import merge as merge_cli
@@ -92,6 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("name")
     goroutines_cli.add_parser(sub)
     compare_cli.add_parsers(sub)
+    comparejobs.add_parser(sub)
     clean_cli.add_parser(sub)
     claims_cli.add_parser(sub)
     merge_cli.add_parser(sub)
@@ -146,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
             return compare_cli.compare(args)
         if args.command == "regress":
             return compare_cli.regress(args)
+        if args.command == "trial":
+            return comparejobs.trial(args)
         if args.command == "compare-diff":
             return compare_cli.diff(args)
         if args.command == "false-alarm": return compare_cli.false_alarm(args)  # noqa: E701

@@ -18,7 +18,8 @@ from pathlib import Path
 from harness.run import runner
 from harness.compare.builds import Build
 from harness.record.folder import RunFolder, stamped
-from harness.scenario import Scenario, ScenarioError
+from harness.scenario import Scenario, ScenarioError, UserService
+from harness.host.tools import Tools
 
 MAX_TRIALS = 30
 
@@ -39,9 +40,9 @@ def new_folder(reports: Path, scenario: str) -> Path:
     return stamped(reports / "compare", scenario)
 
 
-def run(scenario: Scenario, baseline: Build, candidate: Build, trials: int, folder: Path,
-        thresholds: dict[str, float], deadline_s: float | None = None) -> None:
-    """Every trial, interleaved. Raises what runner raises; the folder keeps what was gathered."""
+def prepare(scenario: Scenario, baseline: Build, candidate: Build, trials: int, folder: Path,
+            thresholds: dict[str, float], jobs: int = 1) -> tuple[list[runner.Step], float]:
+    """The folder (compare.json, one run folder per build) and its steps in order; the deadline of one trial."""
     if not 1 <= trials <= MAX_TRIALS:
         raise ScenarioError(f"--trials takes a number from 1 to {MAX_TRIALS}.")
     builds = {"baseline": baseline, "candidate": candidate}
@@ -53,6 +54,7 @@ def run(scenario: Scenario, baseline: Build, candidate: Build, trials: int, fold
     (folder / "compare.json").write_text(json.dumps({
         "scenario": scenario.name, "title": scenario.title, "trials": trials, "seeds": seeds,
         "order": [f"{role} trial-{i}" for i in range(1, trials + 1) for role in builds],
+        "jobs": jobs,  # trials side by side: each pair of trial-i shares the machine with the others running
         "builds": {role: b.as_dict() for role, b in builds.items()},
         "thresholds": thresholds,
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -63,6 +65,29 @@ def run(scenario: Scenario, baseline: Build, candidate: Build, trials: int, fold
         for i in range(1, trials + 1) for role, b in builds.items()
     ]
     per_trial = max(runner.default_deadline_s(scenarios[r], ["trial-1"]) for r in builds)
+    return steps, per_trial
+
+
+def run(scenario: Scenario, baseline: Build, candidate: Build, trials: int, folder: Path,
+        thresholds: dict[str, float], deadline_s: float | None = None) -> None:
+    """Every trial, interleaved. Raises what runner raises; the folder keeps what was gathered."""
+    steps, per_trial = prepare(scenario, baseline, candidate, trials, folder, thresholds)
     print(f"gatewaylab: comparing {baseline.describe()} (baseline) with {candidate.describe()} (candidate) "
           f"on {scenario.name}, {trials} trial(s) each, interleaved", file=sys.stderr)
     runner.run_steps(steps, folder.parent.parent, folder.name, deadline_s or per_trial * len(steps))
+
+
+def step(folder: Path, role: str, trial: int, tools: Tools) -> runner.Step:
+    """One trial's step rebuilt from the folder alone (what `compare --jobs` hands each child)."""
+    if not (folder / "compare.json").is_file():
+        raise ScenarioError(f"{folder} is not a prepared comparison folder (no compare.json); "
+                            "`gatewaylab compare --jobs N` makes one and starts its trials.")
+    meta = json.loads((folder / "compare.json").read_text())
+    if role not in meta["builds"] or not 1 <= trial <= meta["trials"]:
+        raise ScenarioError(f"{folder} has no {role} trial-{trial}: its builds are {', '.join(meta['builds'])}, "
+                            f"trials 1 to {meta['trials']}.")
+    b = meta["builds"][role]
+    service = UserService.model_validate(b["service"]) if b["service"] else None
+    binary = Path(b["refsvc"]) if b["ref"] else None
+    return runner.Step(RunFolder(folder / role).scenario(), f"trial-{trial}", tools, folder / role,
+                       service=service, seed=meta["seeds"][trial - 1], binary=binary)

@@ -1,0 +1,66 @@
+"""`compare --jobs N`: a comparison's trials side by side, each a child `gatewaylab trial FOLDER ROLE I`.
+
+The pair of trial-i (baseline and candidate) starts together, so both builds meet the same
+contention and any drift still cancels in pairs as it does interleaved; a child rebuilds its
+step from the comparison folder alone (compare.json, the trial scenarios), picks its own ports
+and writes only its own trial folder. The verdict reads the same folders as one after the other.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from pathlib import Path
+
+from harness.cli import parallel
+from harness.compare import trials
+from harness.errors import RunDeadline
+from harness.run import runner
+
+
+def add_parser(sub) -> None:
+    t = sub.add_parser("trial", help="run one trial of a prepared comparison folder (what `compare --jobs` starts)")
+    t.add_argument("folder", type=Path, help="the comparison folder (reports/compare/...)")
+    t.add_argument("role", choices=("baseline", "candidate"))
+    t.add_argument("number", type=int, help="which trial (1, 2, ...)")
+    t.add_argument("--deadline", type=float, metavar="SECONDS", help="stop the trial after this long")
+
+
+def trial(args) -> int:
+    from harness.host import tools as tools_mod
+
+    folder = args.folder.resolve()
+    step = trials.step(folder, args.role, args.number, tools_mod.find())
+    deadline = args.deadline or runner.default_deadline_s(step.scenario, [step.variant])
+    runner.run_steps([step], folder.parent.parent, f"{folder.name}-{args.role}-{args.number}", deadline)
+    return 0
+
+
+def run(steps: list[runner.Step], folder: Path, jobs: int, per_trial_s: float, deadline_s: float | None) -> None:
+    """Every step as a child, `jobs` at once, pairs first to last. Raises KeyboardInterrupt (Ctrl-C,
+    SIGTERM) or RunDeadline after stopping every child; a child that failed leaves its trial
+    incomplete, which the verdict reports (missing data is never read as zero)."""
+    count = max(int(s.variant.removeprefix("trial-")) for s in steps)
+    units = []
+    for s in steps:
+        i, role = int(s.variant.removeprefix("trial-")), s.run_dir.name
+        units.append(parallel.Unit(f"trial-{i:02d}-{role}", ["trial", str(folder), role, str(i),
+                                                            "--deadline", f"{per_trial_s:g}"], float(count - i)))
+
+    def on_deadline(signum, frame):
+        raise RunDeadline(f"The comparison hit its deadline of {deadline_s:g} s and was stopped. "
+                          "Pass a longer --deadline if it really needs more time.")
+
+    old = signal.signal(signal.SIGALRM, on_deadline)
+    if deadline_s:
+        signal.setitimer(signal.ITIMER_REAL, deadline_s)
+    try:
+        parallel.run_all(units, jobs, folder / "logs", say=lambda m: print(m, file=sys.stderr))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    failed = [u for u in units if u.code != 0]
+    if any(u.code == 130 for u in failed):
+        raise KeyboardInterrupt("a trial was interrupted")
+    for u in failed:
+        print(f"gatewaylab: {u.name} exited {u.code}; its output: {folder / 'logs' / (u.name + '.log')}", file=sys.stderr)
