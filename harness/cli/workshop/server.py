@@ -28,6 +28,7 @@ from harness.report import interactive, pages
 
 HOST = "127.0.0.1"
 MAX_BODY = 2 * exercises.MAX_FILE_BYTES  # JSON quoting can double a file's size
+DRAIN_LIMIT = 16 * 1024 * 1024  # a refused body is read and dropped up to this much
 
 
 class Workshop:
@@ -120,6 +121,12 @@ def handler(ws: Workshop, port_of) -> type[BaseHTTPRequestHandler]:
                 return self._json({"error": "only this page, as JSON, may start or stop a run"}, HTTPStatus.FORBIDDEN)
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY:
+                # read what was sent before answering: closing on unread bytes resets the connection,
+                # and the client would see a broken pipe instead of the 413
+                left = min(length, DRAIN_LIMIT)
+                while left > 0 and (chunk := self.rfile.read(min(left, 65536))):
+                    left -= len(chunk)
+                self.close_connection = True
                 return self._json({"error": f"too large: at most {MAX_BODY} bytes"}, HTTPStatus.REQUEST_ENTITY_TOO_LARGE)
             try:
                 body = json.loads(self.rfile.read(length) or b"{}")
