@@ -116,8 +116,8 @@ list: $(VENV)/.installed
 
 # Traefik (for the short real run behind it) is built beside the suites at the lowest CPU priority when it
 # is not built yet: scripts/test-with-traefik, which stops the build with make test.
-test:
-	@scripts/test-with-traefik $(MAKE) --no-print-directory setup docker test-go test-py
+test: setup docker
+	@scripts/test-with-traefik $(MAKE) --no-print-directory test-go test-py
 
 test-go:
 	cd goservices && $(GO) test -count=1 ./...

@@ -74,3 +74,20 @@ def test_regress_side_by_side_joins_each_scenarios_checks_in_order(tmp_path):
     assert (tmp_path / "j.xml").exists() and "16 checks, 0 failed" in done.stdout
     for name in ("tiny-0", "tiny-1"):  # each child's comparison kept in its own folder
         assert len(list((folder / "units" / name / "compare").iterdir())) == 1
+
+
+def test_a_group_starts_together_once_there_is_room_for_all_of_it(tmp_path):
+    """compare --jobs: trial-i of both builds starts at once, never one beside the previous pair's tail."""
+    from harness.cli import parallel
+
+    said: list[str] = []
+    units = [parallel.Unit("solo", ["list"], 3.0), parallel.Unit("p1", ["list"], 2.0, group="p"),
+             parallel.Unit("p2", ["list"], 2.0, group="p"), parallel.Unit("last", ["list"], 1.0)]
+    parallel.run_all(units, 2, tmp_path / "logs", say=said.append)
+    starts = [m.split()[1] for m in said if m.endswith("running)")]
+    assert starts[0] == "solo" and starts.index("p2") == starts.index("p1") + 1, said
+    solo_done = next(i for i, m in enumerate(said) if m.startswith("gatewaylab: solo done"))
+    p1_started = next(i for i, m in enumerate(said) if m.startswith("gatewaylab: p1 started"))
+    assert solo_done < p1_started, said  # one slot free beside solo was not room for the pair
+    by = {u.name: u for u in units}
+    assert abs(by["p1"].started - by["p2"].started) < 0.5 and all(u.code == 0 for u in units)

@@ -1,13 +1,15 @@
 """`compare --jobs N`: a comparison's trials side by side, each a child `gatewaylab trial FOLDER ROLE I`.
 
-The pair of trial-i (baseline and candidate) starts together, so both builds meet the same
-contention and any drift still cancels in pairs as it does interleaved; a child rebuilds its
+The pair of trial-i (baseline and candidate) starts together, once there is room for both, so both
+builds meet the same contention and any drift still cancels in pairs as it does interleaved
+(`--jobs` is counted in trials: 2 runs one pair at a time, 4 two pairs); a child rebuilds its
 step from the comparison folder alone (compare.json, the trial scenarios), picks its own ports
 and writes only its own trial folder. The verdict reads the same folders as one after the other.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -41,11 +43,17 @@ def run(steps: list[runner.Step], folder: Path, jobs: int, per_trial_s: float, d
     SIGTERM) or RunDeadline after stopping every child; a child that failed leaves its trial
     incomplete, which the verdict reports (missing data is never read as zero)."""
     count = max(int(s.variant.removeprefix("trial-")) for s in steps)
+    cores = os.cpu_count() or 1
+    if jobs > cores:
+        print(f"gatewaylab: --jobs {jobs} on {cores} cores: more trials than cores at once. Measured on 2 cores, "
+              "--jobs 6 starved a fixed build until its goroutines climbed (slope 0.056/s) and the verdict on the "
+              "slope was lost; --jobs 2 kept every verdict.", file=sys.stderr)
     units = []
     for s in steps:
         i, role = int(s.variant.removeprefix("trial-")), s.run_dir.name
         units.append(parallel.Unit(f"trial-{i:02d}-{role}", ["trial", str(folder), role, str(i),
-                                                            "--deadline", f"{per_trial_s:g}"], float(count - i)))
+                                                            "--deadline", f"{per_trial_s:g}"], float(count - i),
+                                   group=f"trial-{i}"))
 
     def on_deadline(signum, frame):
         raise RunDeadline(f"The comparison hit its deadline of {deadline_s:g} s and was stopped. "

@@ -32,6 +32,7 @@ class Unit:
     argv: list[str]           # after `gatewaylab`, e.g. ["run", NAME, "--variant", "buggy", ...]
     cost_s: float
     docker: bool = False
+    group: str | None = None  # units of one group start together, once there is room for all of them
     code: int | None = None
     run_dir: Path | None = None
     took_s: float | None = None
@@ -65,16 +66,20 @@ def run_all(units: list[Unit], jobs: int, logs: Path, say=print, docker_at_once:
                     say(f"gatewaylab: {name} done: exit {unit.code} in {unit.took_s:.0f} s ({len(waiting)} waiting)")
             docker_running = sum(u.docker for u, _ in running.values())
             for unit in list(waiting):
-                if len(running) >= jobs:
+                if unit not in waiting:  # started with its group
+                    continue
+                batch = [u for u in waiting if u.group is not None and u.group == unit.group] or [unit]
+                if len(running) >= jobs or (running and len(running) + len(batch) > jobs):
                     break
                 if unit.docker and docker_running >= (docker_at_once or jobs):
                     continue
-                waiting.remove(unit)
-                unit.started = time.monotonic()
-                argv = [sys.executable, "-m", "harness", *unit.argv]
-                running[unit.name] = (unit, Proc(f"run-{unit.name}", argv, logs / f"{unit.name}.log", cwd=ROOT))
-                docker_running += unit.docker
-                say(f"gatewaylab: {unit.name} started ({len(running)} running)")
+                for u in batch:
+                    waiting.remove(u)
+                    u.started = time.monotonic()
+                    argv = [sys.executable, "-m", "harness", *u.argv]
+                    running[u.name] = (u, Proc(f"run-{u.name}", argv, logs / f"{u.name}.log", cwd=ROOT))
+                    docker_running += u.docker
+                    say(f"gatewaylab: {u.name} started ({len(running)} running)")
             time.sleep(0.5)
     except BaseException:
         for unit, proc in running.values():
