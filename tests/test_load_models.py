@@ -152,3 +152,22 @@ def test_a_stall_shows_more_slow_requests_under_the_open_model_than_under_the_cl
     bad = {m: v["client"]["slow"] + v["client"]["errors_5xx"] + v["client"]["conn_errors"] for m, v in figures.items()}
     assert bad["open"] >= 1.5 * bad["closed"] > 0
     assert opened["load"]["dropped_starts"] == 0 and opened["load"]["late_starts"] is not None
+
+
+def test_trends_start_once_a_shaped_load_stops_changing_its_rate():
+    """More load legitimately holds more goroutines: the default leak check's trend starts after the last step
+    (a clean clone's run of the step above measured a fixed build's trend at 0.501/s across the step)."""
+    from harness.analysis.summary import steady_after
+    from harness.scenario import Scenario
+
+    data = yaml.safe_load((runs.SCENARIOS / "e2e-short.yaml").read_text())
+
+    def after(**load) -> float:
+        d = {**data, "load": {**data["load"], **load}}
+        return steady_after(Scenario.model_validate(d))
+
+    assert after() == 3  # analysis.steady_after_s
+    assert after(shape={"kind": "step", "steps": [{"at_s": 9, "rate": 60}]}) == 9
+    assert after(shape={"kind": "spike", "at_s": 5, "for_s": 4, "peak_rate": 90}) == 9
+    assert after(shape={"kind": "ramp", "from_rate": 5, "over_s": 2}) == 3  # settled before steady_after_s
+    assert after(shape={"kind": "ramp", "from_rate": 5, "over_s": 16}) == 3  # 2 s left: too few for a trend

@@ -57,3 +57,10 @@ def test_stack_starts_and_stops_everything(local):
         got = probes.http_get(f"http://{local.addresses['gateway']}/api/item", 5)
         assert got is not None and got[0] == 200
     assert not [p for p in pids.values() if alive(p)]
+
+
+def test_ports_picked_one_after_another_differ():
+    """The kernel can pick the same free port twice in a row (8 repeats in 500 picks here); a replica's
+    service and admin ports are two picks, and refsvc refuses to start on one port for both."""
+    ports = [procs.free_port() for _ in range(2000)]
+    assert len(set(ports)) == len(ports)

@@ -19,6 +19,7 @@ from harness.analysis.client import client, per_endpoint, per_second, public_ori
 from harness.analysis.figures import checked
 from harness.analysis.gateway import bypass, crosscheck
 from harness.analysis.offered import offered
+from harness.drive import shape as shapes
 from harness.analysis.replica import longest_gap, replica
 from harness.scenario import Scenario
 from harness.record import folder as rf
@@ -108,7 +109,7 @@ def variant_summary(data: VariantData, scenario: Scenario) -> dict:
         "client": {**client(data.requests, slow_ms, origin), "endpoint": per_endpoint(data.requests, slow_ms, origin),
                    "public_origin": origin},
         "replicas": {
-            r: replica(data.samples, att, data.episodes, r, t0, t_end, scenario.analysis.steady_after_s)
+            r: replica(data.samples, att, data.episodes, r, t0, t_end, steady_after(scenario))
             for r in data.meta.get("replicas", sorted(set(data.addr_to_replica.values())))
         },
         "gateway": {
@@ -213,3 +214,16 @@ def summarize(run_dir: Path) -> tuple[dict, dict[str, VariantData]]:
         "variants": per_variant,
         "verdict": verdict if complete else "incomplete",
     }), data
+
+
+MIN_STEADY_S = 5  # a trend from fewer seconds of samples says nothing
+
+
+def steady_after(scenario: Scenario) -> float:
+    """Where the replicas' trends start: analysis.steady_after_s, or later, once a shaped load stops
+    changing its rate (more load legitimately holds more goroutines; a trend across a step would
+    call that a leak). A load that never settles long enough keeps steady_after_s."""
+    settled = shapes.settled_at(scenario.load.shape.model_dump())
+    if settled > scenario.analysis.steady_after_s and scenario.load.duration_s - settled >= MIN_STEADY_S:
+        return float(settled)
+    return scenario.analysis.steady_after_s

@@ -23,6 +23,18 @@ def rate_at(shape, rate, t):
     return rate
 
 
+def settled_at(shape):
+    """Seconds into the load from which the asked rate no longer changes (0 for a constant rate)."""
+    kind = (shape or {}).get("kind", "constant")
+    if kind == "ramp":
+        return shape["over_s"]
+    if kind == "step":
+        return max(s["at_s"] for s in shape["steps"])
+    if kind == "spike":
+        return shape["at_s"] + shape["for_s"]
+    return 0
+
+
 def arrivals(shape, rate, duration_s):
     """The scheduled start times (seconds from the load's start) of every request, in order.
 

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections import deque
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
@@ -30,10 +31,21 @@ def _child_setup(nofile: int | None):
     return setup
 
 
+_HANDED: deque[int] = deque(maxlen=4096)  # ports this process gave out lately
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port free on 127.0.0.1 now and not one this process gave out lately: the kernel can pick
+    the same free port twice in a row (8 repeats in 500 picks here), and a replica's service and
+    admin ports, chosen one after the other, must differ."""
+    for _ in range(64):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED:
+            break
+    _HANDED.append(port)
+    return port
 
 
 class Proc:
