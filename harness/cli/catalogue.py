@@ -17,7 +17,7 @@ from pathlib import Path
 from rich.table import Table
 
 from harness import scenario as scenarios
-from harness.cli import terminal
+from harness.cli import parallel, terminal
 from harness.cli.terminal import table
 from harness.errors import ScenarioError
 from harness.record import folder as rf
@@ -25,8 +25,6 @@ from harness.scenario import shards
 from harness.record.folder import stamped
 from harness.report import pages
 
-
-MAX_JOBS = 16
 
 
 def one_liner(v: dict) -> str:
@@ -116,10 +114,8 @@ def text_table(all_rows: list[dict]) -> Table:
 
 def _jobs(given: str | None, nothing_to_run: bool) -> int:
     """--jobs: a whole number, or auto (parallel.default_jobs); 1 where nothing runs (--from) or the matrix runs."""
-    from harness.cli import parallel
-
-    if given is not None and not (given == "auto" or (given.isdigit() and 1 <= int(given) <= MAX_JOBS)):
-        raise ScenarioError(f"--jobs {given}: give a whole number from 1 to {MAX_JOBS}, or auto.")
+    if given is not None and not (given == "auto" or (given.isdigit() and 1 <= int(given) <= parallel.MAX_JOBS)):
+        raise ScenarioError(f"--jobs {given}: give a whole number from 1 to {parallel.MAX_JOBS}, or auto.")
     if nothing_to_run:
         if given not in (None, "1"):
             raise ScenarioError("--jobs runs scenarios side by side; with --from (or the --gateway matrix) there is nothing to run.")
@@ -129,8 +125,6 @@ def _jobs(given: str | None, nothing_to_run: bool) -> int:
 
 def _side_by_side(args, jobs: int, loaded: dict, wanted: dict, chosen: list[str], shard, universe: list[str]) -> int:
     """--jobs N: the chosen scenarios as child runs, N at a time (cli/parallel.py); the same table."""
-    from harness.cli import parallel
-
     out = new_folder(args.reports)
     source = {scenarios.load(g).name: str(g) for g in args.names} if args.names else {}
     units = [parallel.Unit(n, ["run", source.get(n, n), *(x for v in wanted[n] for x in ("--variant", v)), "--reports", str(args.reports)],

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.table import Table
 
 from harness import scenario as scenarios
-from harness.cli import terminal
+from harness.cli import parallel, terminal
 from harness.compare import junit
 from harness.compare.builds import Build, build_ref, build_service, resolve_commit
 from harness.scenario import UserService, load_service, shards
@@ -104,8 +104,7 @@ def compare(args) -> int:
     over = thresholds(args.threshold)
     if not 1 <= args.trials <= trials.MAX_TRIALS:
         raise ScenarioError(f"--trials takes a number from 1 to {trials.MAX_TRIALS}.")
-    if not 1 <= args.jobs <= 16:
-        raise ScenarioError(f"--jobs {args.jobs}: give a whole number from 1 to 16.")
+    parallel.checked_jobs(args.jobs)
     for role in ("baseline", "candidate"):  # everything checked before anything is built or started
         if getattr(args, role) and getattr(args, role) not in s.variants:
             raise ScenarioError(f"--{role} {getattr(args, role)!r}: scenario {s.name!r} has no such variant; "
@@ -187,8 +186,7 @@ def regress(args) -> int:
         _finish([], out, args.junit, [], record)
         print(f"gatewaylab regress: slice {shard[0]}/{shard[1]} holds no scenario", file=sys.stderr)
         return 0
-    if not 1 <= args.jobs <= 16:
-        raise ScenarioError(f"--jobs {args.jobs}: give a whole number from 1 to 16.")
+    parallel.checked_jobs(args.jobs)
     if args.jobs > 1 and len(loaded) > 1:
         return _side_by_side(args, loaded, out, record)
     found = tools_mod.find()
@@ -223,7 +221,6 @@ def regress(args) -> int:
 def _side_by_side(args, loaded: list, out: Path, record: dict) -> int:
     """--jobs N: each scenario a child `gatewaylab regress` with its own reports folder (out/units/NAME),
     N at a time; their checks joined in the suite's order, as `merge` joins slices."""
-    from harness.cli import parallel
     from harness.compare import regress as suite
 
     source = {scenarios.load(g).name: str(g) for g in args.names} if args.names else {}

@@ -10,13 +10,12 @@ and writes only its own trial folder. The verdict reads the same folders as one 
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from pathlib import Path
 
 from harness.cli import parallel
 from harness.compare import trials
-from harness.errors import RunDeadline
+from harness.host.procs import deadline
 from harness.run import runner
 
 
@@ -55,18 +54,8 @@ def run(steps: list[runner.Step], folder: Path, jobs: int, per_trial_s: float, d
                                                             "--deadline", f"{per_trial_s:g}"], float(count - i),
                                    group=f"trial-{i}"))
 
-    def on_deadline(signum, frame):
-        raise RunDeadline(f"The comparison hit its deadline of {deadline_s:g} s and was stopped. "
-                          "Pass a longer --deadline if it really needs more time.")
-
-    old = signal.signal(signal.SIGALRM, on_deadline)
-    if deadline_s:
-        signal.setitimer(signal.ITIMER_REAL, deadline_s)
-    try:
+    with deadline(deadline_s, "The comparison"):
         parallel.run_all(units, jobs, folder / "logs", say=lambda m: print(m, file=sys.stderr))
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
     failed = [u for u in units if u.code != 0]
     if any(u.code == 130 for u in failed):
         raise KeyboardInterrupt("a trial was interrupted")

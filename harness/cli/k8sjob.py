@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 
 from harness import scenario as scenarios
-from harness.cli import catalogue
+from harness.cli import catalogue, parallel
 from harness.errors import ScenarioError
 from harness.scenario import shards
 from harness.stack import kube
@@ -91,10 +91,14 @@ def _selection(args) -> tuple[list[str], list[Path], dict[str, str], float]:
                             f"(one shard at least per scenario; {len(costs)} scenarios run in the pods).")
     heaviest = max(sum(costs[u] for u in s) for s in shards.assign(costs, args.shards))
     # side by side as on a machine of the pod's CPUs (the node's core count says nothing about the pod's share)
-    cpu = str(args.cpu)
-    cores = int(cpu[:-1]) / 1000 if cpu.endswith("m") and cpu[:-1].isdigit() else float(cpu) if cpu.replace(".", "", 1).isdigit() else 1.0
+    from kubernetes.utils import parse_quantity
+
+    try:
+        cores = float(parse_quantity(str(args.cpu)))
+    except ValueError:
+        cores = 1.0  # not a quantity: the manifest's validation refuses it, naming --cpu
     argv = ["catalogue", *(in_pod.get(g, g) for g in left), *(["--all-variants"] if args.all_variants else []),
-            "--jobs", str(max(1, min(16, int(2 * cores + 1))))]
+            "--jobs", str(max(1, min(parallel.MAX_JOBS, int(2 * cores + 1))))]
     return argv, files, why, heaviest
 
 

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.errors import ScenarioError
 from harness.host.procs import Proc
 from harness.host.tools import ROOT
 
@@ -39,10 +40,20 @@ class Unit:
     started: float = field(default=0.0, repr=False)
 
 
+MAX_JOBS = 16
+
+
+def checked_jobs(n: int) -> int:
+    """--jobs of compare and regress: a whole number from 1 to MAX_JOBS (ScenarioError otherwise)."""
+    if not 1 <= n <= MAX_JOBS:
+        raise ScenarioError(f"--jobs {n}: give a whole number from 1 to {MAX_JOBS}.")
+    return n
+
+
 def default_jobs() -> int:
     """Two runs per core and one more: a run waits on its load most of the time. Measured on 2 cores
     (5 at once): the 58 default variants in 9 min 37 s, every one passing, load average about 1.5."""
-    return min(16, 2 * (os.cpu_count() or 1) + 1)
+    return min(MAX_JOBS, 2 * (os.cpu_count() or 1) + 1)
 
 
 def _run_dir(log: Path) -> Path | None:

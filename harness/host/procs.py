@@ -14,7 +14,10 @@ import socket
 import subprocess
 import time
 from collections import deque
+from contextlib import contextmanager
 from pathlib import Path
+
+from harness.errors import RunDeadline
 
 _PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(None, use_errno=True) if os.name == "posix" else None
@@ -29,6 +32,23 @@ def _child_setup(nofile: int | None):
         if nofile is not None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
     return setup
+
+
+@contextmanager
+def deadline(seconds: float | None, what: str):
+    """RunDeadline (from the main thread's SIGALRM) once `seconds` have passed inside the block; None: no deadline."""
+    def expired(signum, frame):
+        raise RunDeadline(f"{what} hit its deadline of {seconds:g} s and was stopped. "
+                          "Pass a longer --deadline if it really needs more time.")
+
+    old = signal.signal(signal.SIGALRM, expired)
+    if seconds:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 _HANDED: deque[int] = deque(maxlen=4096)  # ports this process gave out lately

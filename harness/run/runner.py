@@ -20,7 +20,7 @@ from rich.text import Text
 from harness.drive import faults
 from harness.stack import leftovers
 from harness.drive import load
-from harness.errors import ComponentDied, RunDeadline, StackError
+from harness.errors import ComponentDied, StackError
 from harness.record.folder import RunFolder
 from harness.record.journal import Journal
 from harness.record.capture import CAPTURE_S, Capture
@@ -29,6 +29,7 @@ from harness.scenario import Scenario, ScenarioError, UserService
 from harness.record.snapshots import Snapshots
 from harness.stack import gateways
 from harness.stack.backends import open_stack
+from harness.host.procs import deadline
 from harness.host.tools import Tools
 from harness.stack.topology import build
 from harness.record import folder as rf
@@ -141,10 +142,6 @@ def run_steps(steps: list[Step], reports: Path, run_id: str, deadline_s: float,
             raise ScenarioError(f"Scenario {s.scenario.name!r} runs your own service on its replicas: name it with "
                                 "--service FILE (gatewaylab run) or --baseline-service/--candidate-service (compare).")
 
-    def on_deadline(signum, frame):
-        raise RunDeadline(f"The run hit its deadline of {deadline_s:g} s and was stopped. "
-                          "Pass a longer --deadline if the scenario really needs more time.")
-
     folders = list(dict.fromkeys(s.run_dir for s in steps))
     journals = {d: Journal(d / rf.JOURNAL) for d in folders}
     for line in leftovers.sweep(reports):
@@ -156,15 +153,14 @@ def run_steps(steps: list[Step], reports: Path, run_id: str, deadline_s: float,
         j.write("run started", scenario=steps[0].scenario.name, variants=[s.variant for s in steps if s.run_dir == d],
                 pid=os.getpid())
     old = signal.signal(signal.SIGTERM, _on_sigterm)
-    old_alarm = signal.signal(signal.SIGALRM, on_deadline)
-    signal.setitimer(signal.ITIMER_REAL, deadline_s)
     try:
-        for step in steps:
-            journal = journals[step.run_dir]
-            journal.variant = step.variant
-            run_variant(step.scenario, step.variant, step.tools, RunFolder(step.run_dir).variant(step.variant), journal,
-                        registry, capture_kinds, service=step.service, seed=step.seed, binary=step.binary)
-            journal.variant = None
+        with deadline(deadline_s, "The run"):
+            for step in steps:
+                journal = journals[step.run_dir]
+                journal.variant = step.variant
+                run_variant(step.scenario, step.variant, step.tools, RunFolder(step.run_dir).variant(step.variant),
+                            journal, registry, capture_kinds, service=step.service, seed=step.seed, binary=step.binary)
+                journal.variant = None
         for j in journals.values():
             j.write("run finished")
     except BaseException as e:
@@ -174,8 +170,6 @@ def run_steps(steps: list[Step], reports: Path, run_id: str, deadline_s: float,
                     error=f"{type(e).__name__}: {e}")
         raise
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old_alarm)
         signal.signal(signal.SIGTERM, old)
         registry.close()
         for j in journals.values():
